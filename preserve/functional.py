@@ -1,0 +1,39 @@
+"""Stateless loss functions used by the built-in plugins.
+
+Each returns one value per sample. Reductions and Gram matrices are done in
+float32 even under bf16 autocast: bf16 sums of this size lose the signal.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Gram matrices ``F F^T / (C H W)`` of ``(B, C, H, W)`` features, in float32."""
+    b, c, h, w = features.shape
+    f = features.float().reshape(b, c, h * w)
+    with torch.autocast(device_type=f.device.type, enabled=False):
+        return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+
+
+def per_sample_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference per sample, in float32: shape ``(B,)``."""
+    diff = a.float() - b.float()
+    return diff.pow(2).flatten(1).mean(dim=1)
+
+
+def total_variation(images: torch.Tensor, power: float = 1.0) -> torch.Tensor:
+    """Mean absolute (power 1) or squared (power 2) neighbour difference per sample."""
+    x = images.float()
+    dh = (x[..., 1:, :] - x[..., :-1, :]).abs()
+    dw = (x[..., :, 1:] - x[..., :, :-1]).abs()
+    if power != 1.0:
+        dh, dw = dh.pow(power), dw.pow(power)
+    return _mean_or_zero(dh) + _mean_or_zero(dw)
+
+
+def _mean_or_zero(t: torch.Tensor) -> torch.Tensor:
+    """Per-sample mean that is 0, not NaN, for an empty tensor (a 1-pixel-wide image)."""
+    flat = t.flatten(1)
+    return flat.sum(dim=1) / max(flat.shape[1], 1)

@@ -1,0 +1,99 @@
+"""The preservation-plugin contract.
+
+A plugin is a ``torch.nn.Module`` that turns a :class:`LossContext` (the
+stylized batch, the content batch, the shared encoder features of both and
+any extra inputs) into a **per-sample** loss tensor of shape ``(B,)``.
+It declares what it reads through :meth:`Plugin.needs`, so a recipe can run
+the loss network once per batch for the union of all layers, and it
+describes itself with a :class:`PluginCard`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+
+import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from .encoders.base import Encoder
+
+
+@dataclass(frozen=True)
+class PluginCard:
+    """What a plugin is, in the spirit of timm's pretrained configs."""
+
+    name: str
+    summary: str
+    default_weight: float
+    inputs: tuple[str, ...] = ()
+    """Extra inputs the plugin needs beside images and features, e.g. ``("faces",)``."""
+    path_options: tuple[str, ...] = ()
+    """Options that name files; a recipe file resolves them against its own folder."""
+    weights: str | None = None
+    """Weights the plugin itself loads (not the shared encoder), or None."""
+    weights_licence: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class Needs:
+    """Which encoder layers a plugin reads, for the stylized and the content batch."""
+
+    stylized_layers: frozenset[str] = frozenset()
+    content_layers: frozenset[str] = frozenset()
+    inputs: frozenset[str] = frozenset()
+
+    def __or__(self, other: "Needs") -> "Needs":
+        return Needs(
+            self.stylized_layers | other.stylized_layers,
+            self.content_layers | other.content_layers,
+            self.inputs | other.inputs,
+        )
+
+
+@dataclass
+class LossContext:
+    """Everything a plugin may read for one batch.
+
+    ``stylized`` and ``content`` are RGB in [0, 1], shape ``(B, 3, H, W)``.
+    ``stylized_features`` carry gradients; ``content_features`` do not.
+    """
+
+    stylized: torch.Tensor
+    content: torch.Tensor
+    stylized_features: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    content_features: Mapping[str, torch.Tensor] = field(default_factory=dict)
+    inputs: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return self.stylized.shape[0]
+
+
+class Plugin(nn.Module):
+    """Base class of every preservation plugin.
+
+    Subclasses set ``card`` and implement :meth:`needs` and :meth:`forward`.
+    ``setup`` is called once with the recipe's encoder before the first batch;
+    it is where cached targets (style Grams, say) are computed.
+    """
+
+    card: ClassVar[PluginCard]
+
+    def needs(self) -> Needs:
+        return Needs()
+
+    def setup(self, encoder: "Encoder") -> None:  # noqa: B027 - optional hook
+        """Compute anything that depends on the encoder and not on the batch."""
+
+    def forward(self, ctx: LossContext) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Options of this instance, for logs and ``recipe explain``."""
+        return {}
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v!r}" for k, v in self.describe().items())

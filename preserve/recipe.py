@@ -1,0 +1,261 @@
+"""A loss recipe: a weighted sum of preservation plugins over one shared encoder.
+
+Built from Python::
+
+    Recipe(content=1.0, style=dict(weight=30.0, image="starry.jpg"), tv=10.0)
+
+or from a YAML/TOML file with the same keys (see ``examples/recipes``). The
+key ``encoder`` names the loss network (default ``vgg19``); every other key
+is a term: a number (its weight), a mapping with ``weight`` and the plugin's
+options, or ``null``/``false`` to leave a term out. A term is looked up as the
+plugin of its own name unless it says ``plugin: NAME``, so one plugin can
+appear twice (``style_fine: {plugin: style, layers: [relu1_2]}``).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+from .encoders.base import Encoder
+from .plugin import LossContext, Needs, Plugin
+from .registry import create_encoder, PLUGINS
+
+RESERVED_KEYS = frozenset({"encoder"})
+
+
+class RecipeError(ValueError):
+    """A recipe file or mapping that cannot be used; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class TermSpec:
+    """One term of a recipe, before it is built."""
+
+    name: str
+    plugin: str
+    weight: float
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RecipeOutput:
+    """The total loss and its parts.
+
+    ``terms`` are the weighted per-sample contributions (what adds up to the
+    total); ``raw`` the same before weighting. ``total`` is the batch mean.
+    """
+
+    total: torch.Tensor
+    terms: dict[str, torch.Tensor]
+    raw: dict[str, torch.Tensor]
+
+    def means(self) -> dict[str, float]:
+        return {k: float(v.detach().mean()) for k, v in self.terms.items()}
+
+
+def parse_terms(spec: Mapping[str, Any], base_dir: str | os.PathLike[str] | None = None) -> list[TermSpec]:
+    """Turn recipe keys into :class:`TermSpec` objects, resolving file options against ``base_dir``."""
+    terms = []
+    for name, value in spec.items():
+        if name in RESERVED_KEYS:
+            continue
+        if value is None or value is False:
+            continue
+        if isinstance(value, bool):
+            value = {}
+        if isinstance(value, (int, float)):
+            value = {"weight": float(value)}
+        if not isinstance(value, Mapping):
+            raise RecipeError(f"term {name!r}: expected a weight or a mapping of options, got {value!r}")
+        options = dict(value)
+        plugin = str(options.pop("plugin", name))
+        try:
+            card = getattr(PLUGINS.get(plugin), "card", None)
+        except KeyError as exc:
+            raise RecipeError(f"term {name!r}: {exc}") from None
+        weight = options.pop("weight", card.default_weight if card else 1.0)
+        try:
+            weight = float(weight)
+        except (TypeError, ValueError):
+            raise RecipeError(f"term {name!r}: weight must be a number, got {weight!r}") from None
+        if base_dir is not None:
+            options = _resolve_paths(options, getattr(card, "path_options", ()), Path(base_dir))
+        terms.append(TermSpec(name, plugin, weight, options))
+    if not terms:
+        raise RecipeError("a recipe needs at least one term")
+    return terms
+
+
+def _resolve_paths(options: dict[str, Any], path_options: tuple[str, ...], base: Path) -> dict[str, Any]:
+    def fix(v: Any) -> Any:
+        if isinstance(v, str) and not os.path.isabs(v):
+            return str((base / v).resolve())
+        if isinstance(v, (list, tuple)):
+            return [fix(x) for x in v]
+        return v
+
+    return {k: fix(v) if k in path_options else v for k, v in options.items()}
+
+
+def load_recipe_file(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read a YAML (``.yaml``/``.yml``), TOML (``.toml``) or JSON recipe into a mapping."""
+    p = Path(path)
+    if not p.is_file():
+        raise RecipeError(f"recipe file not found: {p}")
+    text = p.read_text(encoding="utf-8")
+    try:
+        if p.suffix == ".toml":
+            import tomllib
+
+            data = tomllib.loads(text)
+        elif p.suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # noqa: BLE001 - any parser error becomes one clear message
+        raise RecipeError(f"{p}: not a valid {p.suffix.lstrip('.') or 'YAML'} recipe: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise RecipeError(f"{p}: a recipe is a mapping of term names to weights or options, got {type(data).__name__}")
+    return dict(data)
+
+
+class Recipe(nn.Module):
+    """Weighted plugins plus the frozen encoder they share.
+
+    Calling the recipe on a stylized batch and its content batch runs the
+    encoder once on each (stylized with grad, content without) for the union
+    of the layers the plugins declared, then every plugin on the shared
+    features, and returns a :class:`RecipeOutput`.
+    """
+
+    def __init__(
+        self,
+        encoder: str | Mapping[str, Any] | Encoder = "vgg19",
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        **terms: Any,
+    ) -> None:
+        super().__init__()
+        spec: dict[str, Any] = {"encoder": encoder if not isinstance(encoder, Encoder) else encoder.name, **terms}
+        self._spec = _jsonable(spec)
+        self.term_specs = parse_terms(terms, base_dir)
+        self.encoder = _build_encoder(encoder)
+        self.plugins = nn.ModuleDict()
+        self.weights: dict[str, float] = {}
+        for term in self.term_specs:
+            try:
+                plugin = PLUGINS.create(term.plugin, **term.options)
+            except TypeError as exc:
+                raise RecipeError(f"term {term.name!r} (plugin {term.plugin!r}): {exc}") from None
+            if not isinstance(plugin, Plugin):
+                raise RecipeError(f"plugin {term.plugin!r} did not build a preserve.Plugin (got {type(plugin).__name__})")
+            self.plugins[term.name] = plugin
+            self.weights[term.name] = term.weight
+        self.needs = Needs()
+        for plugin in self.plugins.values():
+            self.needs = self.needs | plugin.needs()
+        self.encoder.check_layers(self.needs.stylized_layers | self.needs.content_layers)
+        for plugin in self.plugins.values():
+            plugin.setup(self.encoder)
+
+    # -- construction --------------------------------------------------------
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str], **overrides: Any) -> "Recipe":
+        """Build from a YAML/TOML/JSON file; relative file options resolve against its folder."""
+        data = load_recipe_file(path)
+        data.update(overrides)
+        return cls.from_dict(data, base_dir=Path(path).resolve().parent)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base_dir: str | os.PathLike[str] | None = None) -> "Recipe":
+        data = dict(data)
+        encoder = data.pop("encoder", "vgg19")
+        return cls(encoder, base_dir=base_dir, **data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain mapping that rebuilds this recipe (file options made absolute)."""
+        return _terms_to_dict(self._spec["encoder"], self.term_specs)
+
+    # -- evaluation ----------------------------------------------------------
+    def forward(
+        self,
+        stylized: torch.Tensor,
+        content: torch.Tensor,
+        inputs: Mapping[str, Any] | None = None,
+    ) -> RecipeOutput:
+        missing = self.needs.inputs - set(inputs or {})
+        if missing:
+            raise ValueError(f"the recipe's plugins need input(s) {sorted(missing)} that were not given")
+        stylized_features = self.encoder(stylized, self.needs.stylized_layers) if self.needs.stylized_layers else {}
+        with torch.no_grad():
+            content_features = self.encoder(content, self.needs.content_layers) if self.needs.content_layers else {}
+        ctx = LossContext(stylized, content, stylized_features, content_features, dict(inputs or {}))
+        raw: dict[str, torch.Tensor] = {}
+        terms: dict[str, torch.Tensor] = {}
+        for name, plugin in self.plugins.items():
+            value = plugin(ctx).float()
+            if value.shape != (ctx.batch_size,):
+                raise RuntimeError(
+                    f"plugin {name!r} returned shape {tuple(value.shape)}; plugins return one loss per sample"
+                )
+            raw[name] = value
+            terms[name] = value * self.weights[name]
+        total = torch.stack(list(terms.values())).sum(0).mean()
+        return RecipeOutput(total, terms, raw)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={w:g}" for k, w in self.weights.items())
+
+
+def normalize_recipe(data: Mapping[str, Any], base_dir: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Check a recipe mapping and return it in full form (weights explicit, paths absolute), without building it."""
+    data = dict(data)
+    encoder = data.pop("encoder", "vgg19")
+    return _terms_to_dict(_jsonable(encoder), parse_terms(data, base_dir))
+
+
+def _terms_to_dict(encoder: Any, terms: list[TermSpec]) -> dict[str, Any]:
+    out: dict[str, Any] = {"encoder": encoder}
+    for term in terms:
+        entry = {"weight": term.weight, **_jsonable(dict(term.options))}
+        if term.plugin != term.name:
+            entry["plugin"] = term.plugin
+        out[term.name] = entry
+    return out
+
+
+def _build_encoder(encoder: str | Mapping[str, Any] | Encoder) -> Encoder:
+    if isinstance(encoder, Encoder):
+        return encoder.freeze()
+    if isinstance(encoder, str):
+        return create_encoder(encoder).freeze()
+    if isinstance(encoder, Mapping):
+        options = dict(encoder)
+        name = options.pop("name", None)
+        if not name:
+            raise RecipeError(f"encoder mapping needs a 'name': {dict(encoder)!r}")
+        return create_encoder(name, **options).freeze()
+    raise RecipeError(f"encoder must be a name, a mapping or an Encoder, got {type(encoder).__name__}")
+
+
+def _jsonable(value: Any) -> Any:
+    """A deep copy of recipe options with tensors and paths replaced by plain values."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, torch.Tensor):
+        return f"<tensor {tuple(value.shape)}>"
+    return copy.deepcopy(value)

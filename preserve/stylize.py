@@ -1,0 +1,144 @@
+"""Applying a trained style network to photos.
+
+:func:`stylize` takes files and folders, keeps each image's size and aspect
+ratio (or scales the longer side to ``size``), honours EXIF orientation,
+accepts grayscale, palette, RGBA (alpha is put back), CMYK and 16-bit input,
+and never lets one bad file stop the others: failures are collected in the
+returned report with the file named.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .imageio import ImageReadError, fit_size, is_image_path, load_image, resize, save_image
+from .models.transformer_net import TransformerNet
+from .visual import save_grid
+
+MIN_SIDE = 16  # reflection padding and two stride-2 convolutions need a few pixels
+
+
+class ModelFileError(ValueError):
+    """A file that is not a preserve model."""
+
+
+def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> TransformerNet:
+    """Load a ``model.pt`` written by training (or a training checkpoint), safely (``weights_only=True``)."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"model file not found: {p}")
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a pickle or zip error both mean 'not a model file'
+        raise ModelFileError(f"{p}: not a preserve model file ({type(exc).__name__}: {exc})") from None
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{p}: not a preserve model file")
+    if "state_dict" in state:  # final model
+        config = json.loads(state.get("config", "{}"))
+        weights = state["state_dict"]
+    elif "model" in state and "config" in state:  # training checkpoint
+        config = {"width": json.loads(state["config"]).get("width", 32)}
+        weights = state["model"]
+    else:
+        raise ModelFileError(f"{p}: not a preserve model file (keys: {sorted(state)[:6]})")
+    model = TransformerNet(**config)
+    model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
+    return model.to(device).eval()
+
+
+@torch.no_grad()
+def stylize_tensor(model: TransformerNet, image: torch.Tensor, *, bf16: bool = False) -> torch.Tensor:
+    """Stylize a ``(3, H, W)`` or ``(B, 3, H, W)`` tensor in [0, 1]; returns the same shape, clamped."""
+    batched = image.dim() == 4
+    x = image if batched else image[None]
+    h, w = x.shape[-2:]
+    pad_h, pad_w = max(0, MIN_SIDE - h), max(0, MIN_SIDE - w)
+    if pad_h or pad_w:
+        x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
+    device = next(model.parameters()).device
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        y = model(x.to(device))
+    y = y.float().clamp(0, 1)[..., :h, :w].cpu()
+    return y if batched else y[0]
+
+
+@dataclass
+class StylizeReport:
+    written: list[Path] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _plan_outputs(inputs: Sequence[str | os.PathLike[str]], out_dir: Path, suffix: str) -> list[tuple[Path, Path]]:
+    """(input, output) pairs; files under a folder keep their relative path, so names never collide."""
+    pairs: list[tuple[Path, Path]] = []
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            for f in sorted(x for x in p.rglob("*") if x.is_file() and is_image_path(x) and not x.name.startswith(".")):
+                pairs.append((f, (out_dir / f.relative_to(p)).with_suffix(suffix)))
+        else:
+            pairs.append((p, (out_dir / p.name).with_suffix(suffix)))
+    seen: dict[Path, int] = {}
+    unique = []
+    for src, dst in pairs:
+        n = seen.get(dst, 0)
+        seen[dst] = n + 1
+        unique.append((src, dst if n == 0 else dst.with_name(f"{dst.stem}_{n}{dst.suffix}")))
+    return unique
+
+
+def stylize(
+    model: TransformerNet | str | os.PathLike[str],
+    inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    *,
+    size: int | None = None,
+    bf16: bool = False,
+    suffix: str = ".png",
+    grid: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> StylizeReport:
+    """Stylize image files and folders into ``out_dir``; see the module docstring."""
+    net = model if isinstance(model, TransformerNet) else load_model(model)
+    items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
+    pairs = _plan_outputs(items, Path(out_dir), suffix if suffix.startswith(".") else f".{suffix}")
+    report = StylizeReport()
+    before: list[torch.Tensor] = []
+    after: list[torch.Tensor] = []
+    iterator: Any = pairs
+    if progress and len(pairs) > 1:
+        from tqdm.auto import tqdm
+
+        iterator = tqdm(pairs, desc="stylize", unit="img", dynamic_ncols=True)
+    for src, dst in iterator:
+        try:
+            img = load_image(src)
+        except (ImageReadError, OSError) as exc:
+            report.failed[str(src)] = str(exc)
+            print(f"preserve: error: {exc}", file=sys.stderr)
+            continue
+        rgb, alpha = img.rgb, img.alpha
+        if size is not None:
+            target = fit_size(tuple(rgb.shape[-2:]), size)
+            rgb = resize(rgb, target)
+            alpha = resize(alpha, target) if alpha is not None else None
+        out = stylize_tensor(net, rgb, bf16=bf16)
+        report.written.append(save_image(out, dst, alpha))
+        if grid is not None and len(before) < 8:
+            before.append(rgb)
+            after.append(out)
+    if grid is not None and before:
+        save_grid([before, after], grid, row_labels=["original", "stylized"])
+    return report

@@ -1,0 +1,430 @@
+"""Training a TransformerNet against a recipe of preservation plugins.
+
+A run lives in one folder::
+
+    RUN_DIR/config.json          the settings and the recipe, as given
+    RUN_DIR/metrics.jsonl        one line per logged step: total, each term, speed
+    RUN_DIR/previews/*.png       the preview images stylized every N steps
+    RUN_DIR/checkpoints/last.pt  model + optimiser + position in the data (atomic)
+    RUN_DIR/model.pt             the final model (loads with weights_only=True)
+
+``resume=True`` continues from ``checkpoints/last.pt`` with the same
+optimiser state and data order, so N steps then N more equals 2N straight.
+Ctrl-C writes a checkpoint before stopping.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator, Mapping
+
+import torch
+from torch.utils.data import DataLoader
+
+from .data import Batch, EpochSampler, ImageFolder, collate
+from .imageio import load_image, resize
+from .models.transformer_net import TransformerNet
+from .recipe import Recipe, RecipeOutput, load_recipe_file, normalize_recipe
+from .visual import save_grid
+
+CHECKPOINT_FORMAT = "preserve.checkpoint/1"
+MODEL_FORMAT = "preserve.transformer_net/1"
+
+#: The embedded default recipe for the default encoder (VGG-19, Caffe weights).
+#: See docs/recipes.md for how these weights relate to the paper's 1e5 / 1e10 / 1e-6.
+DEFAULT_TERMS: dict[str, float] = {"content": 1.0, "style": 30.0, "tv": 10.0}
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; saved to ``config.json`` and in every checkpoint."""
+
+    data: list[str]
+    out: str
+    recipe: dict[str, Any] = field(default_factory=dict)
+    image_size: int = 256
+    batch_size: int = 4
+    epochs: int = 2
+    steps: int | None = None
+    lr: float = 1e-3
+    seed: int = 0
+    bf16: bool | None = None  # None: on where the CPU supports it
+    channels_last: bool = True
+    width: int = 32
+    flip: bool = True
+    workers: int = 1
+    log_every: int = 10
+    checkpoint_every: int = 100
+    preview_every: int = 100
+    preview_images: list[str] = field(default_factory=list)
+    tensorboard: bool | None = None  # None: on when tensorboard is installed
+    progress: bool = True
+    deterministic: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def default_recipe(style_image: str | list[str] | None, weights: Mapping[str, float | None] | None = None) -> dict[str, Any]:
+    """The embedded default recipe (content + style + TV), with optional weight overrides."""
+    weights = weights or {}
+    if style_image is None:
+        raise ValueError("the default recipe needs a style image (--style IMAGE)")
+    terms: dict[str, Any] = {"encoder": "vgg19"}
+    for name, w in DEFAULT_TERMS.items():
+        terms[name] = {"weight": weights.get(name) if weights.get(name) is not None else w}
+    terms["style"]["image"] = style_image
+    return terms
+
+
+def bf16_supported() -> bool:
+    """bf16 autocast pays off on CPUs with native bf16 (AVX512-BF16 / AMX) and on CUDA."""
+    if torch.cuda.is_available():
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+class Trainer:
+    """Runs, logs, checkpoints and resumes one training run (see the module docstring)."""
+
+    def __init__(self, config: TrainConfig, *, device: str | torch.device = "cpu", resume: bool = False) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        self.out = Path(config.out)
+        self.ckpt_path = self.out / "checkpoints" / "last.pt"
+        self.resume = resume
+        if resume and not self.ckpt_path.is_file():
+            raise FileNotFoundError(f"cannot resume: no checkpoint at {self.ckpt_path}")
+        if resume:
+            saved = torch.load(self.ckpt_path, map_location="cpu", weights_only=True)
+            _check_resumable(config, json.loads(saved["config"]))
+            self._saved: dict[str, Any] | None = saved
+        else:
+            self._saved = None
+        self.use_bf16 = bf16_supported() if config.bf16 is None else config.bf16
+        if config.deterministic:
+            torch.use_deterministic_algorithms(True)
+        torch.manual_seed(config.seed)
+        self.model = TransformerNet(width=config.width).to(self.device)
+        self.recipe = Recipe.from_dict(config.recipe).to(self.device)
+        if config.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+            self.recipe.encoder.to(memory_format=torch.channels_last)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.dataset = ImageFolder(config.data, config.image_size, seed=config.seed, flip=config.flip)
+        probe = EpochSampler(len(self.dataset), config.batch_size, config.seed, 0)
+        self.batches_per_epoch = probe.batches_per_epoch()
+        self.total_steps = config.steps if config.steps is not None else config.epochs * self.batches_per_epoch
+        self.step = 0
+        self.skipped: dict[str, str] = {}
+        if self._saved is not None:
+            self.model.load_state_dict(self._saved["model"])
+            self.optimizer.load_state_dict(self._saved["optimizer"])
+            self.step = int(self._saved["step"])
+            self.skipped = json.loads(self._saved.get("skipped", "{}"))
+        self._previews = self._load_previews()
+        self._tb = None
+
+    # -- public --------------------------------------------------------------
+    def fit(self, callback: Callable[[int, RecipeOutput], None] | None = None) -> Path:
+        """Train to ``total_steps``; returns the path of the final model."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "config.json").write_text(json.dumps(self.config.to_json(), indent=2))
+        self._trim_metrics()
+        self._tb = self._open_tensorboard()
+        bar = self._progress_bar()
+        window: dict[str, list[float]] = {}
+        t_window = time.perf_counter()
+        n_window = 0
+        try:
+            for batch in self._batches():
+                if batch.images is None:
+                    continue
+                result = self.train_step(batch.images)
+                self.step += 1
+                n_window += len(batch)
+                for k, v in {"total": float(result.total.detach()), **result.means()}.items():
+                    window.setdefault(k, []).append(v)
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in result.means().items()}, refresh=False)
+                if callback is not None:
+                    callback(self.step, result)
+                if self.step % self.config.log_every == 0 or self.step == self.total_steps:
+                    elapsed = time.perf_counter() - t_window
+                    self._log_metrics(window, elapsed, n_window)
+                    window, n_window, t_window = {}, 0, time.perf_counter()
+                if self.step % self.config.preview_every == 0:
+                    self.save_preview()
+                if self.step % self.config.checkpoint_every == 0 and self.step < self.total_steps:
+                    self.save_checkpoint()
+        except KeyboardInterrupt:
+            self.save_checkpoint()
+            print(f"\ninterrupted at step {self.step}; checkpoint written. Resume with --resume --out {self.out}",
+                  file=sys.stderr)
+            raise
+        finally:
+            if bar is not None:
+                bar.close()
+            if self._tb is not None:
+                self._tb.close()
+        self.save_checkpoint()
+        self.save_preview()
+        if self.skipped:
+            (self.out / "skipped.json").write_text(json.dumps(self.skipped, indent=2))
+        return self.save_model()
+
+    def train_step(self, images: torch.Tensor) -> RecipeOutput:
+        self.model.train()
+        x = images.to(self.device, non_blocking=True)
+        if self.config.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        with self.autocast():
+            stylized = self.model(x)
+            result = self.recipe(stylized, x)
+        self.optimizer.zero_grad(set_to_none=True)
+        result.total.backward()
+        self.optimizer.step()
+        if not math.isfinite(float(result.total.detach())):
+            raise FloatingPointError(
+                f"loss became {float(result.total)} at step {self.step + 1}; lower --lr or the recipe's weights"
+            )
+        return result
+
+    def autocast(self) -> contextlib.AbstractContextManager[Any]:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16)
+
+    # -- data ----------------------------------------------------------------
+    def _batches(self) -> Iterator[Batch]:
+        while self.step < self.total_steps:
+            epoch, start = divmod(self.step, self.batches_per_epoch)
+            sampler = EpochSampler(len(self.dataset), self.config.batch_size, self.config.seed, epoch, start)
+            loader = DataLoader(
+                self.dataset, batch_size=self.config.batch_size, sampler=sampler, collate_fn=collate,
+                num_workers=self.config.workers, persistent_workers=False,
+                prefetch_factor=2 if self.config.workers > 0 else None,
+            )
+            for batch in loader:
+                for b in batch.broken:
+                    if b.path not in self.skipped:
+                        self.skipped[b.path] = b.error
+                        print(f"preserve: skipping unreadable image {b.path}: {b.error}", file=sys.stderr)
+                if batch.images is None:
+                    # A batch of broken files: count it as a step so the data position stays consistent.
+                    self.step += 1
+                    continue
+                yield batch
+                if self.step >= self.total_steps:
+                    return
+
+    # -- outputs -------------------------------------------------------------
+    def _load_previews(self) -> torch.Tensor | None:
+        paths = self.config.preview_images or [str(p) for p in self.dataset.files[:4]]
+        images = []
+        for p in paths:
+            try:
+                img = load_image(p).rgb
+            except OSError:
+                continue
+            images.append(resize(img, (self.config.image_size, self.config.image_size)))
+        return torch.stack(images) if images else None
+
+    @torch.no_grad()
+    def save_preview(self) -> Path | None:
+        if self._previews is None:
+            return None
+        self.model.eval()
+        with self.autocast():
+            out = self.model(self._previews.to(self.device)).float().clamp(0, 1).cpu()
+        path = self.out / "previews" / f"step_{self.step:07d}.png"
+        save_grid([list(self._previews), list(out)], path, row_labels=["content", f"step {self.step}"])
+        if self._tb is not None:
+            self._tb.add_images("preview", out, self.step)
+        return path
+
+    def save_checkpoint(self) -> Path:
+        state = {
+            "format": CHECKPOINT_FORMAT,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "step": self.step,
+            "config": json.dumps(self.config.to_json()),
+            "skipped": json.dumps(self.skipped),
+        }
+        return _atomic_save(state, self.ckpt_path)
+
+    def save_model(self) -> Path:
+        state = {
+            "format": MODEL_FORMAT,
+            "state_dict": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
+            "config": json.dumps(self.model.config()),
+            "recipe": json.dumps(self.config.recipe),
+            "steps": self.step,
+            "image_size": self.config.image_size,
+        }
+        return _atomic_save(state, self.out / "model.pt")
+
+    def _log_metrics(self, window: Mapping[str, list[float]], elapsed: float, images: int) -> None:
+        record: dict[str, Any] = {"step": self.step, "epoch": self.step / max(1, self.batches_per_epoch)}
+        record.update({k: sum(v) / len(v) for k, v in window.items()})
+        record["images_per_s"] = images / elapsed if elapsed > 0 else None
+        record["s_per_step"] = elapsed / max(1, len(window.get("total", [1])))
+        record["skipped_images"] = len(self.skipped)
+        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+        if self._tb is not None:
+            for k, v in record.items():
+                if isinstance(v, (int, float)) and k != "step":
+                    self._tb.add_scalar(f"loss/{k}" if k in window else k, v, self.step)
+
+    def _trim_metrics(self) -> None:
+        """After a resume, drop log lines past the checkpoint so no step is logged twice."""
+        path = self.out / "metrics.jsonl"
+        if not path.is_file():
+            return
+        keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= self.step]
+        path.write_text("".join(ln + "\n" for ln in keep))
+
+    def _open_tensorboard(self) -> Any:
+        if self.config.tensorboard is False:
+            return None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:
+            if self.config.tensorboard:
+                raise
+            return None
+        return SummaryWriter(str(self.out / "tensorboard"), purge_step=self.step or None)
+
+    def _progress_bar(self) -> Any:
+        if not self.config.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
+
+
+def _atomic_save(state: Mapping[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(dict(state), tmp)
+    os.replace(tmp, path)
+    return path
+
+
+_RESUME_MUST_MATCH = ("recipe", "image_size", "batch_size", "seed", "width", "flip", "data")
+
+
+def _check_resumable(new: TrainConfig, saved: Mapping[str, Any]) -> None:
+    current = new.to_json()
+    diffs = [k for k in _RESUME_MUST_MATCH if current.get(k) != saved.get(k)]
+    if diffs:
+        detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {current.get(k)!r}" for k in diffs)
+        raise ValueError(f"cannot resume with different settings ({detail})")
+
+
+def load_config(out: str | os.PathLike[str]) -> TrainConfig:
+    """The configuration a run in ``out`` was started with (to resume it as it was)."""
+    data = json.loads((Path(out) / "config.json").read_text())
+    return TrainConfig(**data)
+
+
+def build_config(
+    data: str | os.PathLike[str] | list[str] | None,
+    out: str | os.PathLike[str],
+    *,
+    style: str | list[str] | None = None,
+    recipe: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    weights: Mapping[str, float | None] | None = None,
+    resume: bool = False,
+    **options: Any,
+) -> TrainConfig:
+    """The :class:`TrainConfig` for a new run, or for resuming the run in ``out``.
+
+    Resuming with no data, style or recipe given takes the run's own
+    ``config.json``; ``options`` may then change only what does not break
+    the run (more ``steps``, logging intervals, workers).
+    """
+    if resume and (Path(out) / "config.json").is_file() and not (data or style or recipe):
+        if any(v is not None for v in (weights or {}).values()):
+            raise ValueError("weights cannot change when resuming a run")
+        config = load_config(out)
+        for k, v in options.items():
+            setattr(config, k, v)
+        return config
+    if not data:
+        raise ValueError("training needs --data (or --resume with an existing run folder)")
+    if recipe is None and not style:
+        raise ValueError("give a style image (--style IMAGE) for the default recipe, or a recipe (--recipe FILE)")
+    recipe_dict = resolve_recipe(recipe, style, weights)
+    data_list = [str(Path(d).resolve()) for d in ([data] if isinstance(data, (str, os.PathLike)) else data)]
+    return TrainConfig(data=data_list, out=str(out), recipe=recipe_dict, **options)
+
+
+def train(
+    data: str | os.PathLike[str] | list[str] | None,
+    out: str | os.PathLike[str],
+    *,
+    style: str | list[str] | None = None,
+    recipe: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    weights: Mapping[str, float | None] | None = None,
+    resume: bool = False,
+    device: str = "cpu",
+    **options: Any,
+) -> Path:
+    """Train a style network and return the path of ``model.pt``.
+
+    ``recipe`` is a recipe file or mapping; without one the default recipe is
+    used with ``style``. With a recipe, ``style`` (if given) replaces the
+    style term's image, and ``weights`` override term weights in both cases.
+    Other keyword arguments are :class:`TrainConfig` fields.
+    """
+    config = build_config(data, out, style=style, recipe=recipe, weights=weights, resume=resume, **options)
+    return Trainer(config, device=device, resume=resume).fit()
+
+
+def resolve_recipe(recipe: str | os.PathLike[str] | Mapping[str, Any] | None,
+                   style: str | list[str] | None, weights: Mapping[str, float | None] | None = None) -> dict[str, Any]:
+    """A plain recipe mapping with absolute file paths, from a file, a mapping or the defaults."""
+    weights = dict(weights or {})
+    style_abs: str | list[str] | None
+    if style is None:
+        style_abs = None
+    elif isinstance(style, (list, tuple)):
+        style_abs = [str(Path(s).resolve()) for s in style]
+    else:
+        style_abs = str(Path(style).resolve())
+    if recipe is None:
+        data = default_recipe(style_abs, weights)
+        weights = {k: v for k, v in weights.items() if k not in data}
+    else:
+        if isinstance(recipe, Mapping):
+            data, base = dict(recipe), Path.cwd()
+        else:
+            data, base = load_recipe_file(recipe), Path(recipe).resolve().parent
+        data = normalize_recipe(data, base_dir=base)
+        if style_abs is not None:
+            term = data.get("style")
+            if not isinstance(term, dict):
+                raise ValueError("--style was given but the recipe has no 'style' term")
+            term["image"] = style_abs
+    for name, w in weights.items():
+        if w is None:
+            continue
+        entry = data.get(name)
+        if isinstance(entry, dict):
+            entry["weight"] = float(w)
+        else:
+            data[name] = {"weight": float(w)}
+    return data

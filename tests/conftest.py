@@ -1,0 +1,48 @@
+"""Shared fixtures: the real photos and paintings that ship in examples/data, and the real VGG-19."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+PHOTOS = ROOT / "examples" / "data" / "photos"
+STYLES = ROOT / "examples" / "data" / "styles"
+STARRY_NIGHT = STYLES / "starry_night.jpg"
+
+
+@pytest.fixture(autouse=True)
+def _threads() -> None:
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def vgg19():
+    from preserve import create_encoder
+
+    return create_encoder("vgg19")
+
+
+@pytest.fixture()
+def photo_dir(tmp_path: Path) -> Path:
+    """A few real photos in a nested folder, plus a corrupt file and a non-image."""
+    d = tmp_path / "photos"
+    (d / "nested").mkdir(parents=True)
+    for name in ("astronaut.jpg", "coffee.jpg", "dog.jpg"):
+        shutil.copy(PHOTOS / name, d / name)
+    shutil.copy(PHOTOS / "colosseum.jpg", d / "nested" / "colosseum.jpg")
+    (d / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    (d / "notes.txt").write_text("not an image")
+    return d
+
+
+def small_recipe(size: int = 128) -> dict:
+    """The default recipe with the style image scaled down, so tests run in seconds."""
+    from preserve.train import default_recipe
+
+    recipe = default_recipe(str(STARRY_NIGHT))
+    recipe["style"]["size"] = size
+    return recipe

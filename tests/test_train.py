@@ -1,0 +1,79 @@
+"""Real training steps with the real VGG-19: learning, resume, unreadable files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from conftest import PHOTOS, small_recipe
+from preserve.stylize import load_model
+from preserve.train import TrainConfig, Trainer
+
+
+def _config(out, data, **kw):
+    base = dict(data=[str(data)], out=str(out), recipe=small_recipe(64), image_size=64, batch_size=2, steps=4,
+                workers=0, progress=False, log_every=1, checkpoint_every=2, preview_every=1000, bf16=False)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_short_training_lowers_the_style_loss(tmp_path):
+    trainer = Trainer(_config(tmp_path / "run", PHOTOS, steps=30, bf16=None, lr=2e-3))
+    batch = next(trainer._batches()).images
+    with torch.no_grad():
+        before = trainer.recipe(trainer.model(batch), batch).raw["style"].mean()
+    trainer.fit()
+    trainer.model.eval()
+    with torch.no_grad():
+        after = trainer.recipe(trainer.model(batch), batch).raw["style"].mean()
+    assert after < 0.2 * before, (float(before), float(after))
+    lines = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [ln["step"] for ln in lines] == list(range(1, 31))
+    assert {"total", "content", "style", "tv", "images_per_s"} <= set(lines[-1])
+
+
+def test_resume_equals_straight_training(tmp_path):
+    straight = Trainer(_config(tmp_path / "a", PHOTOS, steps=6, deterministic=True))
+    straight.fit()
+    Trainer(_config(tmp_path / "b", PHOTOS, steps=3, deterministic=True)).fit()
+    resumed = Trainer(_config(tmp_path / "b", PHOTOS, steps=6, deterministic=True), resume=True)
+    assert resumed.step == 3
+    resumed.fit()
+    a = load_model(tmp_path / "a" / "model.pt").state_dict()
+    b = load_model(tmp_path / "b" / "model.pt").state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
+    steps = [json.loads(ln)["step"] for ln in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5, 6]
+
+
+def test_resume_refuses_a_different_recipe(tmp_path):
+    Trainer(_config(tmp_path / "r", PHOTOS, steps=1)).fit()
+    changed = _config(tmp_path / "r", PHOTOS, steps=2)
+    changed.recipe["content"]["weight"] = 123.0
+    with pytest.raises(ValueError, match="recipe"):
+        Trainer(changed, resume=True)
+
+
+def test_unreadable_files_are_skipped_and_counted(tmp_path, photo_dir):
+    trainer = Trainer(_config(tmp_path / "s", photo_dir, steps=4, batch_size=5))
+    path = trainer.fit()
+    assert list(trainer.skipped) == [str(photo_dir / "broken.jpg")]
+    assert json.loads((tmp_path / "s" / "skipped.json").read_text())
+    state = torch.load(path, weights_only=True)
+    assert state["steps"] == 4 and state["format"] == "preserve.transformer_net/1"
+
+
+def test_interrupt_writes_a_checkpoint(tmp_path):
+    trainer = Trainer(_config(tmp_path / "i", PHOTOS, steps=10))
+
+    def stop(step, result):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(callback=stop)
+    state = torch.load(tmp_path / "i" / "checkpoints" / "last.pt", weights_only=True)
+    assert state["step"] == 3
