@@ -5,7 +5,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 out="${1:-runs/demo}"
-steps="${DEMO_STEPS:-300}"
+steps="${DEMO_STEPS:-450}"
 preserve train \
   --data "$here/data/photos" \
   --recipe "$here/recipes/demo.yaml" \

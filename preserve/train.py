@@ -40,7 +40,7 @@ MODEL_FORMAT = "preserve.transformer_net/1"
 
 #: The embedded default recipe for the default encoder (VGG-19, Caffe weights).
 #: See docs/recipes.md for how these weights relate to the paper's 1e5 / 1e10 / 1e-6.
-DEFAULT_TERMS: dict[str, float] = {"content": 1.0, "style": 30.0, "tv": 10.0}
+DEFAULT_TERMS: dict[str, float] = {"content": 1.0, "style": 0.2, "tv": 3.0e4}
 
 
 @dataclass
@@ -114,7 +114,7 @@ class Trainer:
             self._saved = None
         self.use_bf16 = bf16_supported() if config.bf16 is None else config.bf16
         if config.deterministic:
-            torch.use_deterministic_algorithms(True)
+            torch.use_deterministic_algorithms(True)  # process-wide, as torch defines it
         torch.manual_seed(config.seed)
         self.model = TransformerNet(width=config.width).to(self.device)
         self.recipe = Recipe.from_dict(config.recipe).to(self.device)

@@ -35,10 +35,10 @@ def test_short_training_lowers_the_style_loss(tmp_path):
 
 
 def test_resume_equals_straight_training(tmp_path):
-    straight = Trainer(_config(tmp_path / "a", PHOTOS, steps=6, deterministic=True))
+    straight = Trainer(_config(tmp_path / "a", PHOTOS, steps=6))
     straight.fit()
-    Trainer(_config(tmp_path / "b", PHOTOS, steps=3, deterministic=True)).fit()
-    resumed = Trainer(_config(tmp_path / "b", PHOTOS, steps=6, deterministic=True), resume=True)
+    Trainer(_config(tmp_path / "b", PHOTOS, steps=3)).fit()
+    resumed = Trainer(_config(tmp_path / "b", PHOTOS, steps=6), resume=True)
     assert resumed.step == 3
     resumed.fit()
     a = load_model(tmp_path / "a" / "model.pt").state_dict()
