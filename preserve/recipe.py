@@ -71,6 +71,8 @@ def parse_terms(spec: Mapping[str, Any], base_dir: str | os.PathLike[str] | None
             continue
         if isinstance(value, bool):
             value = {}
+        if isinstance(value, str):
+            value = _number(value, f"term {name!r}")  # YAML 1.1 reads 3.0e4 (no exponent sign) as a string
         if isinstance(value, (int, float)):
             value = {"weight": float(value)}
         if not isinstance(value, Mapping):
@@ -92,6 +94,13 @@ def parse_terms(spec: Mapping[str, Any], base_dir: str | os.PathLike[str] | None
     if not terms:
         raise RecipeError("a recipe needs at least one term")
     return terms
+
+
+def _number(text: str, where: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise RecipeError(f"{where}: expected a weight or a mapping of options, got {text!r}") from None
 
 
 def _resolve_paths(options: dict[str, Any], path_options: tuple[str, ...], base: Path) -> dict[str, Any]:

@@ -67,12 +67,15 @@ def test_recipe_from_yaml_and_toml_with_relative_paths(tmp_path, vgg19):
     (tmp_path / "r.yaml").write_text(
         "encoder: vgg19\ncontent: 2.0\nstyle:\n  weight: 3.0\n  image: styles/s.jpg\n  size: 64\n"
         "fine:\n  plugin: style\n  image: styles/s.jpg\n  layers: [relu1_2]\n  size: 64\ntv: null\n"
+        "brightness: false\n"
     )
     (tmp_path / "r.toml").write_text('content = 2.0\n[style]\nweight = 3.0\nimage = "styles/s.jpg"\nsize = 64\n')
     r = Recipe.from_file(tmp_path / "r.yaml")
     assert r.weights == {"content": 2.0, "style": 3.0, "fine": preserve.plugin_card("style").default_weight}
     assert r.to_dict()["fine"]["plugin"] == "style"
     assert r.to_dict()["style"]["image"] == str((tmp_path / "styles" / "s.jpg").resolve())
+    (tmp_path / "w.yaml").write_text("content: 1.0e5\ntv: 3.0e4\n")  # YAML 1.1 reads the second as a string
+    assert Recipe.from_file(tmp_path / "w.yaml").weights == {"content": 1e5, "tv": 3e4}
     t = Recipe.from_file(tmp_path / "r.toml")
     assert t.weights == {"content": 2.0, "style": 3.0}
     rebuilt = Recipe.from_dict(r.to_dict())
@@ -86,6 +89,7 @@ def test_recipe_from_yaml_and_toml_with_relative_paths(tmp_path, vgg19):
         ("- just a list\n", "mapping"),
         ("contnet: 1.0\n", "Did you mean 'content'"),
         ("content: {weight: heavy}\n", "weight must be a number"),
+        ("content: heavy\n", "expected a weight"),
         ("content: {layers: [relu2_2], colour: red}\n", "unexpected keyword"),
         ("encoder: vgg19\n", "at least one term"),
     ],
