@@ -4,6 +4,7 @@ A run lives in one folder::
 
     RUN_DIR/config.json          the settings and the recipe, as given
     RUN_DIR/metrics.jsonl        one line per logged step: total, each term, speed
+    RUN_DIR/losses.png           those curves, drawn at the end of the run
     RUN_DIR/previews/*.png       the preview images stylized every N steps
     RUN_DIR/checkpoints/last.pt  model + optimiser + position in the data (atomic)
     RUN_DIR/model.pt             the final model (loads with weights_only=True)
@@ -33,7 +34,7 @@ from .data import Batch, EpochSampler, ImageFolder, collate
 from .imageio import load_image, resize
 from .models.transformer_net import TransformerNet
 from .recipe import Recipe, RecipeOutput, load_recipe_file, normalize_recipe
-from .visual import save_grid
+from .visual import plot_losses, save_grid
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
 MODEL_FORMAT = "preserve.transformer_net/1"
@@ -183,6 +184,8 @@ class Trainer:
         self.save_preview()
         if self.skipped:
             (self.out / "skipped.json").write_text(json.dumps(self.skipped, indent=2))
+        if (self.out / "metrics.jsonl").is_file():
+            plot_losses(self.out / "metrics.jsonl", self.out / "losses.png")
         return self.save_model()
 
     def train_step(self, images: torch.Tensor) -> RecipeOutput:

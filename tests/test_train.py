@@ -32,6 +32,7 @@ def test_short_training_lowers_the_style_loss(tmp_path):
     lines = [json.loads(ln) for ln in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [ln["step"] for ln in lines] == list(range(1, 31))
     assert {"total", "content", "style", "tv", "images_per_s"} <= set(lines[-1])
+    assert (tmp_path / "run" / "losses.png").stat().st_size > 1000
 
 
 def test_resume_equals_straight_training(tmp_path):
