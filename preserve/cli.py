@@ -32,6 +32,7 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--content-weight", type=float, help="weight of the content term")
     p.add_argument("--style-weight", type=float, help="weight of the style term")
     p.add_argument("--tv-weight", type=float, help="weight of the total-variation term")
+    p.add_argument("--face", type=float, metavar="WEIGHT", help="add face preservation with this weight")
     p.add_argument("--weight", type=_weight_pair, action="append", default=[], metavar="NAME=W",
                    help="weight of any plugin term (adds the term if the recipe lacks it); repeatable")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics, previews, model.pt")
@@ -65,7 +66,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     options = {k: getattr(args, k) for k in TRAIN_OPTIONS if getattr(args, k) is not None}
     if args.steps is not None:
         options["epochs"] = 0
-    weights = {"content": args.content_weight, "style": args.style_weight, "tv": args.tv_weight, **dict(args.weight)}
+    weights = {"content": args.content_weight, "style": args.style_weight, "tv": args.tv_weight, "face": args.face,
+               **dict(args.weight)}
     style = args.style[0] if args.style and len(args.style) == 1 else args.style
     config = build_config(args.data, args.out, style=style, recipe=args.recipe, weights=weights,
                           resume=args.resume, **options)
@@ -210,6 +212,30 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     return status
 
 
+def _add_faces(sub: Any) -> None:
+    p = sub.add_parser("faces", help="face detection index for training data")
+    fsub = p.add_subparsers(dest="action", required=True)
+    idx = fsub.add_parser("index", help="detect faces in every image under DIR once and cache them (sidecar index)")
+    idx.add_argument("dirs", nargs="+")
+    idx.add_argument("--min-face-size", type=int, default=20, help="smallest face MTCNN looks for, in pixels")
+    idx.add_argument("--max-side", type=int, default=1024, help="detect on images scaled to this longer side")
+    idx.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=_cmd_faces)
+
+
+def _cmd_faces(args: argparse.Namespace) -> int:
+    from .faces.index import FaceIndex
+    from .imageio import find_images
+
+    index = FaceIndex({"min_face_size": args.min_face_size}, max_side=args.max_side)
+    files = [str(f) for f in find_images(args.dirs)]
+    faces = index.build(files, roots=args.dirs, progress=args.progress)
+    with_faces = sum(1 for f in faces.values() if len(f))
+    total = sum(len(f) for f in faces.values())
+    print(f"{len(files)} images, {with_faces} with faces, {total} faces")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="preserve", description=__doc__)
     parser.add_argument("--version", action="version", version=f"preserve {__version__}")
@@ -218,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_stylize(sub)
     _add_plugins(sub)
     _add_weights(sub)
+    _add_faces(sub)
     return parser
 
 

@@ -15,13 +15,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps
 from torch.utils.data import Dataset, Sampler
 
+from .annotations import Annotation, CropTransform
 from .imageio import find_images
 
 
@@ -38,6 +39,7 @@ def _generator(*keys: int) -> torch.Generator:
 class Sample:
     image: torch.Tensor  # (3, S, S) float32 in [0, 1]
     path: str
+    annotations: dict[str, Annotation] = field(default_factory=dict)
 
 
 @dataclass
@@ -51,14 +53,25 @@ class Batch:
     images: torch.Tensor | None
     paths: list[str]
     broken: list[Broken] = field(default_factory=list)
+    inputs: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.paths)
 
 
-def load_rgb_square(path: str | os.PathLike[str], size: int, generator: torch.Generator | None, flip: bool) -> torch.Tensor:
-    """Decode, scale the shorter side to ``size`` and crop a ``size`` square (random if a generator is given)."""
+_SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
+
+
+def load_rgb_square(path: str | os.PathLike[str], size: int, generator: torch.Generator | None,
+                    flip: bool) -> tuple[torch.Tensor, CropTransform]:
+    """Decode, scale the shorter side to ``size`` and crop a ``size`` square (random if a generator is given).
+
+    Returns the crop and the :class:`CropTransform` that maps file coordinates into it.
+    """
     with Image.open(path) as img:
+        full_w, full_h = img.size
+        if img.getexif().get(0x0112, 1) in _SWAPS_AXES:
+            full_w, full_h = full_h, full_w
         img.draft("RGB", (size, size))  # JPEG: decode at a reduced scale when the photo is much larger
         img = ImageOps.exif_transpose(img)
         img = img.convert("RGB")
@@ -72,17 +85,20 @@ def load_rgb_square(path: str | os.PathLike[str], size: int, generator: torch.Ge
             left = int(torch.randint(0, nw - size + 1, (1,), generator=generator))
             top = int(torch.randint(0, nh - size + 1, (1,), generator=generator))
         img = img.crop((left, top, left + size, top + size))
-        if flip and generator is not None and bool(torch.rand((), generator=generator) < 0.5):
+        mirrored = bool(flip and generator is not None and bool(torch.rand((), generator=generator) < 0.5))
+        if mirrored:
             img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
         arr = np.asarray(img, dtype=np.float32) / 255.0
-    return torch.from_numpy(arr.transpose(2, 0, 1).copy())
+    transform = CropTransform(nw / full_w, nh / full_h, left, top, size, mirrored)
+    return torch.from_numpy(arr.transpose(2, 0, 1).copy()), transform
 
 
 class ImageFolder(Dataset):
     """Every image under ``root`` (recursively), as random ``image_size`` square crops."""
 
     def __init__(self, root: str | os.PathLike[str] | Sequence[str | os.PathLike[str]], image_size: int = 256,
-                 seed: int = 0, flip: bool = True, random_crop: bool = True) -> None:
+                 seed: int = 0, flip: bool = True, random_crop: bool = True,
+                 annotations: Mapping[str, Mapping[str, Annotation]] | None = None) -> None:
         roots = [root] if isinstance(root, (str, os.PathLike)) else list(root)
         self.files: list[Path] = find_images(roots)
         if not self.files:
@@ -91,6 +107,7 @@ class ImageFolder(Dataset):
         self.seed = seed
         self.flip = flip
         self.random_crop = random_crop
+        self.annotations: dict[str, Mapping[str, Annotation]] = dict(annotations or {})
 
     def __len__(self) -> int:
         return len(self.files)
@@ -100,9 +117,11 @@ class ImageFolder(Dataset):
         path = self.files[index]
         gen = _generator(self.seed, epoch, index) if self.random_crop else None
         try:
-            return Sample(load_rgb_square(path, self.image_size, gen, self.flip), str(path))
+            image, transform = load_rgb_square(path, self.image_size, gen, self.flip)
         except Exception as exc:  # noqa: BLE001 - a bad file is counted and skipped, whatever broke
             return Broken(str(path), f"{type(exc).__name__}: {exc}")
+        notes = {name: table[str(path)].transformed(transform) for name, table in self.annotations.items()}
+        return Sample(image, str(path), notes)
 
 
 class EpochSampler(Sampler):
@@ -143,4 +162,8 @@ def collate(items: list[Sample | Broken]) -> Batch:
     good = [s for s in items if isinstance(s, Sample)]
     broken = [s for s in items if isinstance(s, Broken)]
     images = torch.stack([s.image for s in good]) if good else None
-    return Batch(images, [s.path for s in good], broken)
+    inputs: dict[str, Any] = {}
+    for name in good[0].annotations if good else ():
+        items = [s.annotations[name] for s in good]
+        inputs[name] = type(items[0]).collate(items)
+    return Batch(images, [s.path for s in good], broken, inputs)

@@ -11,12 +11,13 @@ describes itself with a :class:`PluginCard`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 import torch
 from torch import nn
 
 if TYPE_CHECKING:
+    from .annotations import Annotation
     from .encoders.base import Encoder
 
 
@@ -87,6 +88,21 @@ class Plugin(nn.Module):
 
     def setup(self, encoder: "Encoder") -> None:  # noqa: B027 - optional hook
         """Compute anything that depends on the encoder and not on the batch."""
+
+    def annotate(self, files: Sequence[str], roots: Sequence[str] | None = None,
+                 progress: bool = True) -> Mapping[str, "Annotation"] | None:
+        """Per-file data for the extra input this plugin needs (``card.inputs``), computed once per dataset.
+
+        Called before training with every content file; returns one
+        :class:`~preserve.annotations.Annotation` per file path, which the data
+        pipeline moves through each crop and flip and collates per batch.
+        Plugins that need no extra input return None.
+        """
+        return None
+
+    def stats(self) -> dict[str, float]:
+        """Counters from the last call of :meth:`forward` (how many faces were used, say), for the logs."""
+        return {}
 
     def forward(self, ctx: LossContext) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

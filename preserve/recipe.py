@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -56,6 +56,7 @@ class RecipeOutput:
     total: torch.Tensor
     terms: dict[str, torch.Tensor]
     raw: dict[str, torch.Tensor]
+    stats: dict[str, float] = field(default_factory=dict)
 
     def means(self) -> dict[str, float]:
         return {k: float(v.detach().mean()) for k, v in self.terms.items()}
@@ -220,7 +221,23 @@ class Recipe(nn.Module):
             raw[name] = value
             terms[name] = value * self.weights[name]
         total = torch.stack(list(terms.values())).sum(0).mean()
-        return RecipeOutput(total, terms, raw)
+        stats = {f"{name}_{k}": v for name, plugin in self.plugins.items() for k, v in plugin.stats().items()}
+        return RecipeOutput(total, terms, raw, stats)
+
+    def annotate(self, files: Sequence[str], roots: Sequence[str] | None = None,
+                 progress: bool = True) -> dict[str, Mapping[str, Any]]:
+        """Per-file annotations for every extra input the plugins need, each computed once by one plugin."""
+        out: dict[str, Mapping[str, Any]] = {}
+        for name in sorted(self.needs.inputs):
+            for plugin in self.plugins.values():
+                if name in plugin.needs().inputs:
+                    table = plugin.annotate(files, roots=roots, progress=progress)
+                    if table is not None:
+                        out[name] = table
+                        break
+            else:
+                raise ValueError(f"no plugin of this recipe can provide the input {name!r}")
+        return out
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={w:g}" for k, w in self.weights.items())

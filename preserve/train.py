@@ -124,6 +124,9 @@ class Trainer:
             self.recipe.encoder.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
         self.dataset = ImageFolder(config.data, config.image_size, seed=config.seed, flip=config.flip)
+        if self.recipe.needs.inputs:  # e.g. face detections: computed once per file, cached, carried through crops
+            self.dataset.annotations = self.recipe.annotate(
+                [str(f) for f in self.dataset.files], roots=config.data, progress=config.progress)
         probe = EpochSampler(len(self.dataset), config.batch_size, config.seed, 0)
         self.batches_per_epoch = probe.batches_per_epoch()
         self.total_steps = config.steps if config.steps is not None else config.epochs * self.batches_per_epoch
@@ -152,14 +155,15 @@ class Trainer:
             for batch in self._batches():
                 if batch.images is None:
                     continue
-                result = self.train_step(batch.images)
+                result = self.train_step(batch.images, batch.inputs)
                 self.step += 1
                 n_window += len(batch)
-                for k, v in {"total": float(result.total.detach()), **result.means()}.items():
+                for k, v in {"total": float(result.total.detach()), **result.means(), **result.stats}.items():
                     window.setdefault(k, []).append(v)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix({k: f"{v:.3g}" for k, v in result.means().items()}, refresh=False)
+                    bar.set_postfix({k: f"{v:.3g}" for k, v in {**result.means(), **result.stats}.items()},
+                                    refresh=False)
                 if callback is not None:
                     callback(self.step, result)
                 if self.step % self.config.log_every == 0 or self.step == self.total_steps:
@@ -188,14 +192,14 @@ class Trainer:
             plot_losses(self.out / "metrics.jsonl", self.out / "losses.png")
         return self.save_model()
 
-    def train_step(self, images: torch.Tensor) -> RecipeOutput:
+    def train_step(self, images: torch.Tensor, inputs: Mapping[str, Any] | None = None) -> RecipeOutput:
         self.model.train()
         x = images.to(self.device, non_blocking=True)
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         with self.autocast():
             stylized = self.model(x)
-            result = self.recipe(stylized, x)
+            result = self.recipe(stylized, x, inputs)
         self.optimizer.zero_grad(set_to_none=True)
         result.total.backward()
         self.optimizer.step()

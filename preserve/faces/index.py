@@ -1,0 +1,227 @@
+"""Face detections for training content images, computed once and kept in a sidecar index.
+
+Detection runs on the content images only, so each dataset file is detected
+once and the result is stored next to the data (``.preserve-faces.json`` in
+the data folder, or under ``$PRESERVE_HOME/faces`` when that folder is not
+writable), keyed by path, file size and modification time: a changed file is
+detected again, an unchanged one never. During training, :class:`Faces`
+follow each random crop and flip exactly (:meth:`Faces.transformed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import torch
+
+from ..annotations import CropTransform
+from ..imageio import ImageReadError, load_image
+from ..weights import home
+
+INDEX_NAME = ".preserve-faces.json"
+INDEX_VERSION = 1
+#: Landmark order after a horizontal flip: the eyes swap, and so do the mouth corners.
+FLIP_LANDMARKS = (1, 0, 2, 4, 3)
+
+
+@dataclass
+class Faces:
+    """Faces of one image: ``boxes`` (N, 4) x1 y1 x2 y2, ``landmarks`` (N, 5, 2), ``scores`` (N,)."""
+
+    boxes: np.ndarray
+    landmarks: np.ndarray
+    scores: np.ndarray
+
+    @staticmethod
+    def empty() -> "Faces":
+        return Faces(np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32), np.zeros(0, np.float32))
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+    def transformed(self, t: CropTransform) -> "Faces":
+        x1, y1 = t.apply(self.boxes[:, 0], self.boxes[:, 1])
+        x2, y2 = t.apply(self.boxes[:, 2], self.boxes[:, 3])
+        boxes = np.stack([np.minimum(x1, x2), np.minimum(y1, y2), np.maximum(x1, x2), np.maximum(y1, y2)], axis=1)
+        lx, ly = t.apply(self.landmarks[..., 0], self.landmarks[..., 1])
+        marks = np.stack([lx, ly], axis=-1)
+        if t.flip:
+            marks = marks[:, FLIP_LANDMARKS]
+        return Faces(boxes.astype(np.float32), marks.astype(np.float32), self.scores.copy())
+
+    @classmethod
+    def collate(cls, items: Sequence["Faces"]) -> "FaceBatch":
+        return FaceBatch.from_list(list(items))
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return [{"box": [round(float(v), 2) for v in b], "score": round(float(s), 5),
+                 "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in m]}
+                for b, s, m in zip(self.boxes, self.scores, self.landmarks)]
+
+    @staticmethod
+    def from_json(items: list[dict[str, Any]]) -> "Faces":
+        if not items:
+            return Faces.empty()
+        return Faces(np.array([f["box"] for f in items], np.float32),
+                     np.array([f["landmarks"] for f in items], np.float32),
+                     np.array([f["score"] for f in items], np.float32))
+
+
+@dataclass
+class FaceBatch:
+    """The faces of a batch, flattened: face ``i`` belongs to image ``image_index[i]``."""
+
+    image_index: torch.Tensor  # (N,) long
+    boxes: torch.Tensor  # (N, 4)
+    landmarks: torch.Tensor  # (N, 5, 2)
+    scores: torch.Tensor  # (N,)
+    batch_size: int
+
+    @staticmethod
+    def from_list(items: list[Faces]) -> "FaceBatch":
+        counts = [len(f) for f in items]
+        if sum(counts) == 0:
+            return FaceBatch(torch.zeros(0, dtype=torch.long), torch.zeros(0, 4), torch.zeros(0, 5, 2),
+                             torch.zeros(0), len(items))
+        return FaceBatch(
+            torch.repeat_interleave(torch.arange(len(items)), torch.tensor(counts)),
+            torch.from_numpy(np.concatenate([f.boxes for f in items])),
+            torch.from_numpy(np.concatenate([f.landmarks for f in items])),
+            torch.from_numpy(np.concatenate([f.scores for f in items])),
+            len(items),
+        )
+
+    def __len__(self) -> int:
+        return int(self.image_index.shape[0])
+
+    def select(self, keep: torch.Tensor) -> "FaceBatch":
+        return FaceBatch(self.image_index[keep], self.boxes[keep], self.landmarks[keep], self.scores[keep],
+                         self.batch_size)
+
+
+def _index_path(root: Path) -> Path:
+    sidecar = root / INDEX_NAME
+    if os.access(root, os.W_OK) or sidecar.exists() and os.access(sidecar, os.W_OK):
+        return sidecar
+    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    return home() / "faces" / f"{digest}.json"
+
+
+class FaceIndex:
+    """Cached MTCNN detections for the image files under one or more roots."""
+
+    def __init__(self, detector_options: dict[str, Any] | None = None, max_side: int = 1024) -> None:
+        self.detector_options = dict(detector_options or {})
+        self.max_side = max_side
+        self._detector: Any = None
+
+    def _key(self) -> dict[str, Any]:
+        return {"version": INDEX_VERSION, "detector": "mtcnn", "options": self.detector_options,
+                "max_side": self.max_side}
+
+    def detector(self) -> Any:
+        if self._detector is None:
+            from .mtcnn import MTCNN
+
+            self._detector = MTCNN(**self.detector_options)
+        return self._detector
+
+    def build(self, files: Iterable[str | os.PathLike[str]], roots: Sequence[str | os.PathLike[str]] | None = None,
+              progress: bool = True) -> dict[str, Faces]:
+        """Faces for every file (keyed by the path string given), detecting only new or changed files.
+
+        One index is kept per root folder; ``roots`` defaults to the top-most
+        folders that hold the files.
+        """
+        resolved = {str(f): Path(f).resolve() for f in files}
+        root_list = [Path(r).resolve() for r in roots] if roots else _common_roots({p.parent for p in resolved.values()})
+        found: dict[Path, Faces] = {}
+        for root in root_list:
+            members = [p for p in resolved.values() if root in p.parents and p not in found]
+            found.update(self._build_root(root, members, progress))
+        missing = [p for p in resolved.values() if p not in found]
+        if missing:
+            raise ValueError(f"{missing[0]} is not under any of the roots {[str(r) for r in root_list]}")
+        return {given: found[p] for given, p in resolved.items()}
+
+    def _build_root(self, root: Path, files: list[Path], progress: bool) -> dict[Path, Faces]:
+        path = _index_path(root)
+        data = _read(path)
+        if data.get("key") != self._key():
+            data = {"key": self._key(), "images": {}}
+        images: dict[str, Any] = data["images"]
+        todo = []
+        for f in files:
+            st = f.stat()
+            entry = images.get(str(f.relative_to(root)))
+            if entry is None or entry.get("bytes") != st.st_size or entry.get("mtime") != st.st_mtime:
+                todo.append(f)
+        if todo:
+            iterator: Any = todo
+            if progress:
+                from tqdm.auto import tqdm
+
+                iterator = tqdm(todo, desc="faces", unit="img", dynamic_ncols=True)
+            for n, f in enumerate(iterator, 1):
+                st = f.stat()
+                entry = {"bytes": st.st_size, "mtime": st.st_mtime}
+                try:
+                    entry["faces"] = self.detect_file(f).to_json()
+                except ImageReadError as exc:
+                    entry["error"] = str(exc)
+                images[str(f.relative_to(root))] = entry
+                if n % 200 == 0:
+                    _write(path, data)  # an interrupted indexing run keeps what it did
+            _write(path, data)
+        return {f: Faces.from_json(images.get(str(f.relative_to(root)), {}).get("faces", [])) for f in files}
+
+    def detect_file(self, path: str | os.PathLike[str]) -> Faces:
+        """Detect faces in one file; coordinates in the file's own pixels (after EXIF orientation)."""
+        img = load_image(path)
+        rgb = img.rgb
+        h, w = rgb.shape[-2:]
+        scale = 1.0
+        if max(h, w) > self.max_side:
+            from ..imageio import fit_size, resize
+
+            size = fit_size((h, w), self.max_side)
+            rgb = resize(rgb, size)
+            scale = w / size[1]
+        det = self.detector().detect(rgb[None])[0]
+        return Faces((det.boxes * scale).numpy().astype(np.float32),
+                     (det.landmarks * scale).numpy().astype(np.float32),
+                     det.scores.numpy().astype(np.float32))
+
+
+def _common_roots(dirs: Iterable[Path]) -> list[Path]:
+    """The top-most folders among ``dirs``."""
+    roots: list[Path] = []
+    for d in sorted(dirs, key=lambda p: len(p.parts)):
+        if not any(r == d or r in d.parents for r in roots):
+            roots.append(d)
+    return roots
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) and isinstance(data.get("images"), dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _write(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(json.dumps(data))
+        os.replace(tmp, path)
+    except OSError as exc:
+        print(f"preserve: could not write the face index {path}: {exc}", file=sys.stderr)
