@@ -88,9 +88,9 @@ class FacePlugin(Plugin):
             return loss
         index = faces.image_index.to(ctx.stylized.device)
         with torch.no_grad():
-            target = self.embedder.align_and_embed(ctx.content, index, faces.landmarks)
+            target = self.embedder.crop_and_embed(ctx.content, index, faces.boxes, faces.landmarks)
         with torch.autocast(ctx.stylized.device.type, enabled=False):
-            emb = self.embedder.align_and_embed(ctx.stylized.float(), index, faces.landmarks)
+            emb = self.embedder.crop_and_embed(ctx.stylized.float(), index, faces.boxes, faces.landmarks)
         if self.distance == "squared_l2":
             per_face = (emb - target).pow(2).sum(dim=1)
         else:

