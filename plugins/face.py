@@ -36,7 +36,7 @@ class FacePlugin(Plugin):
 
     def __init__(
         self,
-        embedder: str = "sface",
+        embedder: str | Mapping[str, Any] = "sface",
         distance: str = "squared_l2",
         min_face_size: float = 24.0,
         min_score: float = 0.9,
@@ -46,8 +46,9 @@ class FacePlugin(Plugin):
         super().__init__()
         if distance not in DISTANCES:
             raise ValueError(f"face: 'distance' must be one of {DISTANCES}, got {distance!r}")
-        self.embedder_name = embedder
-        self.embedder: FaceEmbedder = EMBEDDERS.create(embedder)
+        options = dict(embedder) if isinstance(embedder, Mapping) else {"name": embedder}
+        self.embedder_name = str(options.pop("name", "sface"))
+        self.embedder: FaceEmbedder = EMBEDDERS.create(self.embedder_name, **options)
         self.distance = distance
         self.min_face_size = float(min_face_size)
         self.min_score = float(min_score)

@@ -103,6 +103,20 @@ def test_gradients_reach_the_image_through_alignment_and_embedder(embedder, mtcn
     assert around == pytest.approx(float(grad.sum()), rel=1e-6)  # nothing outside the aligned face crop
 
 
+def test_insightface_embedder_converts_a_users_onnx_file(embedder):
+    pytest.importorskip("onnx2torch")
+    from preserve.faces.embedders import EMBEDDERS
+
+    # Any ArcFace-style ONNX recognition model works; the pinned SFace file stands in for the user's file
+    # (it normalises its input itself, hence mean 0 and std 1).
+    user = EMBEDDERS.create("insightface", path=str(weights.resolve(weights.SFACE_ONNX)), mean=0.0, std=1.0)
+    crops = torch.rand(3, 3, 112, 112)
+    with torch.no_grad():
+        torch.testing.assert_close(user(crops), embedder(crops), atol=1e-5, rtol=1e-4)
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        EMBEDDERS.create("insightface", path="/nonexistent/w600k_r50.onnx")
+
+
 @settings(max_examples=50, deadline=None)
 @given(angle=st.floats(-math.pi, math.pi), scale=st.floats(0.2, 5.0), tx=st.floats(-200, 200), ty=st.floats(-200, 200))
 def test_similarity_transform_recovers_a_known_transform(angle, scale, tx, ty):

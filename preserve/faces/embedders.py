@@ -158,3 +158,36 @@ class FaceNetEmbedder(FaceEmbedder):
 
 def facenet(path: str | os.PathLike[str] | None = None, margin: float = 0.4) -> FaceNetEmbedder:
     return FaceNetEmbedder(path, margin)
+
+
+class InsightFaceEmbedder(FaceEmbedder):
+    """An insightface (ArcFace-family) recognition model the user has, from its ONNX file.
+
+    preserve does not fetch these (their weights are licensed for
+    non-commercial research); point ``path`` at a file such as
+    ``w600k_r50.onnx``. The graph is converted to a differentiable torch module
+    with the optional ``onnx2torch`` package (``pip install preserve[insightface]``).
+    Inputs are 112 px ArcFace-aligned RGB crops scaled as ``(x*255 - mean) / std``.
+    """
+
+    name = "insightface"
+    licence = "the user's own model file"
+
+    def __init__(self, path: str | os.PathLike[str], mean: float = 127.5, std: float = 127.5) -> None:
+        super().__init__()
+        if not path or not os.path.isfile(path):
+            raise FileNotFoundError(f"insightface: no model file at {path!r}; pass path=/path/to/model.onnx")
+        try:
+            from onnx2torch import convert
+        except ImportError as exc:
+            raise ImportError("the insightface embedder needs onnx2torch: pip install 'preserve[insightface]'") from exc
+        self.net = convert(str(path))
+        self.mean, self.std = float(mean), float(std)
+        self.freeze()
+
+    def embed(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.net((crops * 255.0 - self.mean) / self.std)
+
+
+def insightface(path: str | os.PathLike[str], mean: float = 127.5, std: float = 127.5) -> InsightFaceEmbedder:
+    return InsightFaceEmbedder(path, mean, std)
