@@ -191,3 +191,42 @@ class InsightFaceEmbedder(FaceEmbedder):
 
 def insightface(path: str | os.PathLike[str], mean: float = 127.5, std: float = 127.5) -> InsightFaceEmbedder:
     return InsightFaceEmbedder(path, mean, std)
+
+
+#: MTCNN's five points placed where OpenFace's alignment puts them in a 96 px crop: eye centres, nose tip
+#: and mouth corners of dlib's mean face, min-max normalised, as OpenFace's ``AlignDlib`` normalises it.
+OPENFACE_96 = torch.tensor([[26.628, 16.059], [67.790, 15.264], [47.241, 40.522], [29.483, 61.618], [66.760, 60.878]])
+
+
+class OpenFaceEmbedder(FaceEmbedder):
+    """OpenFace nn4.small2 (the paper's embedder), 128-D, from a ``.t7`` file the user supplies.
+
+    The weights are not on any registry preserve can reach, so they are
+    never fetched. OpenFace aligned with dlib's outer eye corners and nose
+    tip; here MTCNN's five points go to the same places of dlib's mean face
+    with a similarity transform, which is close but not identical.
+    """
+
+    name = "openface"
+    input_size = 96
+    template = OPENFACE_96
+    licence = "Apache-2.0 (OpenFace); the user's weights file"
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        super().__init__()
+        from .openface import load_t7
+
+        if not path or not os.path.isfile(path):
+            raise FileNotFoundError(
+                f"openface: no weights file at {path!r}. OpenFace's nn4.small2.v1.t7 is not published on any "
+                "package registry, so preserve cannot fetch it; pass path=/path/to/nn4.small2.v1.t7"
+            )
+        self.net = load_t7(path)
+        self.freeze()
+
+    def embed(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.net(crops)
+
+
+def openface(path: str | os.PathLike[str]) -> OpenFaceEmbedder:
+    return OpenFaceEmbedder(path)
