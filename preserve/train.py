@@ -35,6 +35,7 @@ from .imageio import load_image, resize
 from .models.transformer_net import TransformerNet
 from .recipe import Recipe, RecipeOutput, load_recipe_file, normalize_recipe
 from .visual import plot_losses, save_grid
+from .weights import atomic_torch_save
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
 MODEL_FORMAT = "preserve.transformer_net/1"
@@ -269,7 +270,7 @@ class Trainer:
             "config": json.dumps(self.config.to_json()),
             "skipped": json.dumps(self.skipped),
         }
-        return _atomic_save(state, self.ckpt_path)
+        return atomic_torch_save(state, self.ckpt_path)
 
     def save_model(self) -> Path:
         state = {
@@ -280,7 +281,7 @@ class Trainer:
             "steps": self.step,
             "image_size": self.config.image_size,
         }
-        return _atomic_save(state, self.out / "model.pt")
+        return atomic_torch_save(state, self.out / "model.pt")
 
     def _log_metrics(self, window: Mapping[str, list[float]], elapsed: float, images: int) -> None:
         record: dict[str, Any] = {"step": self.step, "epoch": self.step / max(1, self.batches_per_epoch)}
@@ -320,14 +321,6 @@ class Trainer:
         from tqdm.auto import tqdm
 
         return tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
-
-
-def _atomic_save(state: Mapping[str, Any], path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(dict(state), tmp)
-    os.replace(tmp, path)
-    return path
 
 
 _RESUME_MUST_MATCH = ("recipe", "image_size", "batch_size", "seed", "width", "flip", "data")

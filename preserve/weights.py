@@ -20,6 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any, Callable
 
 
 class WeightsUnavailableError(RuntimeError):
@@ -126,6 +127,32 @@ def _installed_copy(spec: WeightFile) -> Path | None:
         return None
     path = Path(str(dist.locate_file(spec.path_in_wheel)))
     return path if path.is_file() else None
+
+
+def atomic_torch_save(obj: Any, path: Path) -> Path:
+    """``torch.save`` to a temporary name, then rename: readers never see half a file."""
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+def converted(source: Path, tag: str, convert: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    """``convert(source)`` (a dict of tensors and strings), done once per source file and cached.
+
+    The cache key is the source's sha256, so a different file is converted again.
+    """
+    import torch
+
+    cache = home() / "converted" / f"{tag}-{sha256sum(source)[:12]}.pt"
+    if cache.is_file():
+        return torch.load(cache, map_location="cpu", weights_only=True)
+    result = convert(source)
+    atomic_torch_save(result, cache)
+    return result
 
 
 def fetch_command(spec: WeightFile) -> str:

@@ -197,15 +197,12 @@ class TFGraph(nn.Module):
 def load_facenet(path: str | Path | None = None) -> TFGraph:
     """FaceNet as a torch module taking prewhitened NCHW RGB 160x160 crops; 512-D normalised embeddings."""
     source = Path(path) if path else weights.resolve(weights.FACENET_GRAPH)
-    cache = weights.home() / "converted" / f"facenet-v{CONVERTED_VERSION}-{weights.sha256sum(source)[:12]}.pt"
-    if cache.is_file():
-        saved = torch.load(cache, map_location="cpu", weights_only=True)
-        nodes, consts = json.loads(saved["nodes"]), saved["consts"]
-    else:
-        nodes, consts = parse_graph(source)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.tmp")
-        torch.save({"nodes": json.dumps(nodes), "consts": consts}, tmp)
-        tmp.replace(cache)
+
+    def convert(src: Path) -> dict[str, Any]:
+        nodes, consts = parse_graph(src)
+        return {"nodes": json.dumps(nodes), "consts": consts}
+
+    saved = weights.converted(source, f"facenet-v{CONVERTED_VERSION}", convert)
+    nodes, consts = json.loads(saved["nodes"]), saved["consts"]
     inputs = [n["name"] for n in nodes if n["op"] == "Placeholder"]
     return TFGraph(nodes, consts, inputs[0], "embeddings").eval()

@@ -138,16 +138,13 @@ def build_chain(layers: list[dict[str, Any]]) -> nn.Sequential:
 def load_sface(path: str | Path | None = None) -> nn.Sequential:
     """The SFace network in eval mode, converted from ONNX on first use and cached."""
     source = Path(path) if path else weights.resolve(weights.SFACE_ONNX)
-    cache = weights.home() / "converted" / f"sface-v{CONVERTED_VERSION}-{weights.sha256sum(source)[:12]}.pt"
-    if cache.is_file():
-        saved = torch.load(cache, map_location="cpu", weights_only=True)
-        layers, state = json.loads(saved["layers"]), saved["state_dict"]
-    else:
-        layers, state = convert_onnx_chain(source)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.tmp")
-        torch.save({"layers": json.dumps(layers), "state_dict": state}, tmp)
-        tmp.replace(cache)
+
+    def convert(src: Path) -> dict[str, Any]:
+        layers, state = convert_onnx_chain(src)
+        return {"layers": json.dumps(layers), "state_dict": state}
+
+    saved = weights.converted(source, f"sface-v{CONVERTED_VERSION}", convert)
+    layers, state = json.loads(saved["layers"]), saved["state_dict"]
     net = build_chain(layers)
     net.load_state_dict(state, strict=True)
     return net.eval()
