@@ -11,7 +11,7 @@ preserve train \
   --recipe "$here/recipes/demo.yaml" \
   --image-size 128 --batch-size 4 --steps "$steps" \
   --preview "$here/data/photos/astronaut.jpg" "$here/data/photos/colosseum.jpg" "$here/data/photos/dog.jpg" \
-  --preview-every 100 --checkpoint-every 50 \
+  --preview-every 100 --checkpoint-every 50 --overwrite \
   --out "$out"
 preserve stylize --model "$out/model.pt" --size 320 --out "$out/stylized" --grid "$out/grid.png" \
   "$here/data/photos/astronaut.jpg" "$here/data/photos/grace_hopper.jpg" "$here/data/photos/colosseum.jpg" \

@@ -37,6 +37,7 @@ def _add_train(sub: Any) -> None:
                    help="weight of any plugin term (adds the term if the recipe lacks it); repeatable")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics, previews, model.pt")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="start a new run even if --out holds one")
     p.add_argument("--image-size", type=int)
     p.add_argument("--batch-size", type=int)
     g = p.add_mutually_exclusive_group()
@@ -71,7 +72,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     style = args.style[0] if args.style and len(args.style) == 1 else args.style
     config = build_config(args.data, args.out, style=style, recipe=args.recipe, weights=weights,
                           resume=args.resume, **options)
-    trainer = Trainer(config, resume=args.resume)
+    trainer = Trainer(config, resume=args.resume, overwrite=args.overwrite)
     print(f"preserve: training {trainer.total_steps} steps on {len(trainer.dataset)} images "
           f"({'bf16' if trainer.use_bf16 else 'fp32'}); run folder {args.out}", file=sys.stderr)
     try:
@@ -256,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         return int(args.func(args) or 0)
-    except (RecipeError, UnknownNameError, FileNotFoundError, ValueError) as exc:
+    except (RecipeError, UnknownNameError, FileNotFoundError, FileExistsError, ValueError) as exc:
         print(f"preserve: error: {exc}", file=sys.stderr)
         return 2
 

@@ -100,7 +100,8 @@ def bf16_supported() -> bool:
 class Trainer:
     """Runs, logs, checkpoints and resumes one training run (see the module docstring)."""
 
-    def __init__(self, config: TrainConfig, *, device: str | torch.device = "cpu", resume: bool = False) -> None:
+    def __init__(self, config: TrainConfig, *, device: str | torch.device = "cpu", resume: bool = False,
+                 overwrite: bool = False) -> None:
         self.config = config
         self.device = torch.device(device)
         self.out = Path(config.out)
@@ -108,6 +109,11 @@ class Trainer:
         self.resume = resume
         if resume and not self.ckpt_path.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint at {self.ckpt_path}")
+        if not resume and not overwrite and self.ckpt_path.is_file():
+            raise FileExistsError(
+                f"{self.out} already holds a run (checkpoints/last.pt). Continue it with --resume, "
+                "start over with --overwrite, or choose another --out"
+            )
         if resume:
             saved = torch.load(self.ckpt_path, map_location="cpu", weights_only=True)
             _check_resumable(config, json.loads(saved["config"]))
@@ -380,6 +386,7 @@ def train(
     recipe: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     weights: Mapping[str, float | None] | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     device: str = "cpu",
     **options: Any,
 ) -> Path:
@@ -391,7 +398,7 @@ def train(
     Other keyword arguments are :class:`TrainConfig` fields.
     """
     config = build_config(data, out, style=style, recipe=recipe, weights=weights, resume=resume, **options)
-    return Trainer(config, device=device, resume=resume).fit()
+    return Trainer(config, device=device, resume=resume, overwrite=overwrite).fit()
 
 
 def resolve_recipe(recipe: str | os.PathLike[str] | Mapping[str, Any] | None,

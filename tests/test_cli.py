@@ -32,6 +32,8 @@ def test_train_resume_stylize(tmp_path, photo_dir, capsys):
                  "--style-weight", "0.5", "--weight", "tv=5", "--out", str(run), *common]) == 0
     config = json.loads((run / "config.json").read_text())
     assert config["recipe"]["style"]["weight"] == 0.5 and config["recipe"]["tv"]["weight"] == 5.0
+    again = ["train", "--data", str(photo_dir), "--style", str(STARRY_NIGHT), "--out", str(run), *common]
+    assert main(again) == 2 and "--resume" in capsys.readouterr().err  # never silently replaces a run
     assert main(["train", "--resume", "--out", str(run), "--steps", "4", "--no-progress"]) == 0
     assert torch.load(run / "model.pt", weights_only=True)["steps"] == 4
     assert "broken.jpg" in capsys.readouterr().err
