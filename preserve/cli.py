@@ -93,6 +93,8 @@ def _add_stylize(sub: Any) -> None:
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--size", type=int, help="scale the longer side to this many pixels (default: keep size)")
     p.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on AMX/AVX512-BF16 CPUs)")
+    p.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch",
+                   help="onnxruntime takes a .onnx file, or exports model.pt once into the cache")
     p.add_argument("--format", default="png", choices=["png", "jpg", "webp"], help="output format")
     p.add_argument("--grid", metavar="PNG", help="also write a before/after grid of the first 8 images")
     p.add_argument("--no-progress", dest="progress", action="store_false")
@@ -100,11 +102,11 @@ def _add_stylize(sub: Any) -> None:
 
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
-    from .stylize import ModelFileError, load_model, stylize
+    from .stylize import ModelFileError, load_network, stylize
 
     try:
-        model = load_model(args.model)
-    except (FileNotFoundError, ModelFileError) as exc:
+        model = load_network(args.model, args.backend)
+    except (FileNotFoundError, ModelFileError, ImportError) as exc:
         print(f"preserve: error: {exc}", file=sys.stderr)
         return 2
     report = stylize(model, args.inputs, args.out, size=args.size, bf16=args.bf16, suffix=f".{args.format}",
@@ -115,6 +117,26 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         for path, err in report.failed.items():
             print(f"  {path}: {err}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser("export", help="export a trained model to ONNX (dynamic height and width)")
+    p.add_argument("--model", required=True, help="model.pt from training")
+    p.add_argument("--out", required=True, help="the .onnx file to write")
+    p.add_argument("--opset", type=int, default=17)
+    p.set_defaults(func=_cmd_export)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .export import export_onnx
+    from .stylize import ModelFileError
+
+    try:
+        print(export_onnx(args.model, args.out, opset=args.opset))
+    except ModelFileError as exc:
+        print(f"preserve: error: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -243,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_stylize(sub)
+    _add_export(sub)
     _add_plugins(sub)
     _add_weights(sub)
     _add_faces(sub)

@@ -14,7 +14,7 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -28,6 +28,25 @@ MIN_SIDE = 16  # reflection padding and two stride-2 convolutions need a few pix
 
 class ModelFileError(ValueError):
     """A file that is not a preserve model."""
+
+
+MODEL_FORMAT = "preserve.transformer_net/1"
+
+
+def save_model(net: TransformerNet, path: str | os.PathLike[str], *, recipe: dict[str, Any] | None = None,
+               steps: int = 0, image_size: int | None = None) -> Path:
+    """Write a model file that :func:`load_model` (and ``torch.load(..., weights_only=True)``) reads."""
+    from .weights import atomic_torch_save
+
+    state = {
+        "format": MODEL_FORMAT,
+        "state_dict": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
+        "config": json.dumps(net.config()),
+        "recipe": json.dumps(recipe or {}),
+        "steps": steps,
+        "image_size": image_size,
+    }
+    return atomic_torch_save(state, Path(path))
 
 
 def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> TransformerNet:
@@ -54,20 +73,56 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
     return model.to(device).eval()
 
 
+Network = Callable[[torch.Tensor], torch.Tensor]
+
+
 @torch.no_grad()
-def stylize_tensor(model: TransformerNet, image: torch.Tensor, *, bf16: bool = False) -> torch.Tensor:
-    """Stylize a ``(3, H, W)`` or ``(B, 3, H, W)`` tensor in [0, 1]; returns the same shape, clamped."""
+def stylize_tensor(model: TransformerNet | Network, image: torch.Tensor, *, bf16: bool = False) -> torch.Tensor:
+    """Stylize a ``(3, H, W)`` or ``(B, 3, H, W)`` tensor in [0, 1]; returns the same shape, clamped.
+
+    ``model`` is a TransformerNet or any callable on batches (an :class:`~preserve.export.OnnxStylizer`).
+    """
     batched = image.dim() == 4
     x = image if batched else image[None]
     h, w = x.shape[-2:]
     pad_h, pad_w = max(0, MIN_SIDE - h), max(0, MIN_SIDE - w)
     if pad_h or pad_w:
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    device = next(model.parameters()).device
-    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        y = model(x.to(device))
+    if isinstance(model, torch.nn.Module):
+        device = next(model.parameters()).device
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            y = model(x.to(device))
+    else:
+        y = model(x)
     y = y.float().clamp(0, 1)[..., :h, :w].cpu()
     return y if batched else y[0]
+
+
+BACKENDS = ("torch", "onnxruntime")
+
+
+def load_network(path: str | os.PathLike[str], backend: str = "torch") -> TransformerNet | Network:
+    """A model file ready to stylize with: ``model.pt`` for torch; ``.onnx`` (or a ``model.pt`` exported
+    on the fly into the cache) for onnxruntime."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    p = Path(path)
+    if backend == "torch":
+        if p.suffix == ".onnx":
+            raise ModelFileError(f"{p}: an ONNX file runs with --backend onnxruntime")
+        return load_model(p)
+    from .export import OnnxStylizer, export_onnx
+
+    if p.suffix != ".onnx":
+        if not p.is_file():
+            raise FileNotFoundError(f"model file not found: {p}")
+        from .weights import home, sha256sum
+
+        cached = home() / "onnx" / f"{p.stem}-{sha256sum(p)[:12]}.onnx"
+        p = cached if cached.is_file() else export_onnx(load_model(p), cached)
+    elif not p.is_file():
+        raise FileNotFoundError(f"model file not found: {p}")
+    return OnnxStylizer(p)
 
 
 @dataclass
@@ -100,7 +155,7 @@ def _plan_outputs(inputs: Sequence[str | os.PathLike[str]], out_dir: Path, suffi
 
 
 def stylize(
-    model: TransformerNet | str | os.PathLike[str],
+    model: TransformerNet | Network | str | os.PathLike[str],
     inputs: Sequence[str | os.PathLike[str]] | str | os.PathLike[str],
     out_dir: str | os.PathLike[str],
     *,
@@ -109,9 +164,10 @@ def stylize(
     suffix: str = ".png",
     grid: str | os.PathLike[str] | None = None,
     progress: bool = True,
+    backend: str = "torch",
 ) -> StylizeReport:
     """Stylize image files and folders into ``out_dir``; see the module docstring."""
-    net = model if isinstance(model, TransformerNet) else load_model(model)
+    net = load_network(model, backend) if isinstance(model, (str, os.PathLike)) else model
     items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
     pairs = _plan_outputs(items, Path(out_dir), suffix if suffix.startswith(".") else f".{suffix}")
     report = StylizeReport()

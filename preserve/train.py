@@ -34,11 +34,11 @@ from .data import Batch, EpochSampler, ImageFolder, collate
 from .imageio import load_image, resize
 from .models.transformer_net import TransformerNet
 from .recipe import Recipe, RecipeOutput, load_recipe_file, normalize_recipe
+from .stylize import save_model
 from .visual import plot_losses, save_grid
 from .weights import atomic_torch_save
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
-MODEL_FORMAT = "preserve.transformer_net/1"
 
 #: The embedded default recipe for the default encoder (VGG-19, Caffe weights).
 #: See docs/recipes.md for how these weights relate to the paper's 1e5 / 1e10 / 1e-6.
@@ -279,15 +279,8 @@ class Trainer:
         return atomic_torch_save(state, self.ckpt_path)
 
     def save_model(self) -> Path:
-        state = {
-            "format": MODEL_FORMAT,
-            "state_dict": {k: v.detach().cpu().contiguous() for k, v in self.model.state_dict().items()},
-            "config": json.dumps(self.model.config()),
-            "recipe": json.dumps(self.config.recipe),
-            "steps": self.step,
-            "image_size": self.config.image_size,
-        }
-        return atomic_torch_save(state, self.out / "model.pt")
+        return save_model(self.model, self.out / "model.pt", recipe=self.config.recipe, steps=self.step,
+                          image_size=self.config.image_size)
 
     def _log_metrics(self, window: Mapping[str, list[float]], elapsed: float, images: int) -> None:
         record: dict[str, Any] = {"step": self.step, "epoch": self.step / max(1, self.batches_per_epoch)}

@@ -1,0 +1,59 @@
+"""Exporting a trained style network to ONNX, and running it with onnxruntime.
+
+The export goes through ``torch.onnx.export`` with dynamic batch, height and
+width, so one file stylizes images of any size (odd sizes included: the
+network computes its upsampling sizes from its input).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .models.transformer_net import TransformerNet
+
+OPSET = 17
+
+
+def export_onnx(model: TransformerNet | str | os.PathLike[str], out: str | os.PathLike[str],
+                opset: int = OPSET) -> Path:
+    """Write ``model`` (a TransformerNet or a model.pt path) to ``out`` as ONNX with dynamic H and W."""
+    from .stylize import load_model
+
+    net = model if isinstance(model, TransformerNet) else load_model(model)
+    net = net.float().eval()
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    dims = {0: "batch", 2: "height", 3: "width"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the exporter warns about constant folding of dynamic slices
+        torch.onnx.export(net, (torch.rand(1, 3, 64, 64),), str(tmp), input_names=["image"],
+                          output_names=["stylized"], dynamic_axes={"image": dims, "stylized": dims},
+                          opset_version=opset, dynamo=False)
+    os.replace(tmp, target)
+    return target
+
+
+class OnnxStylizer:
+    """Runs an exported style network with onnxruntime on the CPU: ``(B, 3, H, W)`` in [0, 1] in and out."""
+
+    def __init__(self, path: str | os.PathLike[str], threads: int | None = None) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise ImportError("the onnxruntime backend needs onnxruntime: pip install 'preserve[onnx]'") from exc
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        if threads:
+            options.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        self.input_name = self.session.get_inputs()[0].name
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        x = np.ascontiguousarray(images.detach().float().cpu().numpy())
+        return torch.from_numpy(self.session.run(None, {self.input_name: x})[0])
