@@ -20,7 +20,7 @@ import torch
 
 from preserve.export import OnnxStylizer, export_onnx
 from preserve.models.transformer_net import TransformerNet
-from preserve.stylize import load_model, stylize_tensor
+from preserve.stylize import for_inference, load_model, stylize_tensor
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,9 +46,11 @@ def main() -> None:
     net = load_model(args.model) if args.model else TransformerNet().eval()
     with tempfile.TemporaryDirectory() as tmp:
         ort = OnnxStylizer(export_onnx(net, Path(tmp) / "m.onnx"), threads=torch.get_num_threads())
+        net_bf16 = for_inference(net, bf16=True)
         backends = {
             "torch_fp32": lambda x: stylize_tensor(net, x),
-            "torch_bf16": lambda x: stylize_tensor(net, x, bf16=True),
+            "torch_bf16_autocast": lambda x: stylize_tensor(net, x, bf16=True),
+            "torch_bf16": lambda x: stylize_tensor(net_bf16, x),
             "onnxruntime": lambda x: stylize_tensor(ort, x),
         }
         rows = []

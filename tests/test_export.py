@@ -51,3 +51,14 @@ def test_cli_export_and_stylize_with_onnxruntime(tmp_path, model_file, capsys):
     assert (tmp_path / "ort2" / "kite.png").is_file()
     assert main(["stylize", str(img), "--model", str(tmp_path / "m.onnx"), "--out", str(tmp_path / "x")]) == 2
     assert "--backend onnxruntime" in capsys.readouterr().err
+
+
+def test_bf16_inference_stays_close_to_fp32(model_file):
+    from preserve.stylize import for_inference
+
+    net = load_model(model_file)
+    x = torch.rand(1, 3, 48, 40)
+    fast = for_inference(net, bf16=True)
+    assert next(fast.parameters()).dtype == torch.bfloat16 and next(net.parameters()).dtype == torch.float32
+    diff = (stylize_tensor(fast, x) - stylize_tensor(net, x)).abs()
+    assert diff.shape == (1, 3, 48, 40) and float(diff.mean()) < 0.02
