@@ -48,6 +48,8 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--width", type=int, help="TransformerNet base width (32 as in Johnson et al.)")
     p.add_argument("--no-bf16", dest="bf16", action="store_false", default=None, help="train in float32")
     p.add_argument("--workers", type=int, help="data-loading worker processes (default 1)")
+    p.add_argument("--compile", action="store_true", default=None,
+                   help="torch.compile the style network (about 20%% faster steps after ~45 s of compiling)")
     p.add_argument("--log-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--preview-every", type=int)
@@ -57,7 +59,8 @@ def _add_train(sub: Any) -> None:
     p.set_defaults(func=_cmd_train)
 
 
-TRAIN_OPTIONS = ("image_size", "batch_size", "epochs", "steps", "lr", "seed", "width", "bf16", "workers", "log_every",
+TRAIN_OPTIONS = ("image_size", "batch_size", "epochs", "steps", "lr", "seed", "width", "bf16", "workers", "compile",
+                 "log_every",
                  "checkpoint_every", "preview_every", "preview_images", "tensorboard", "progress")
 
 

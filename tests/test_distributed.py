@@ -1,0 +1,57 @@
+"""Two processes with torchrun (gloo on the CPU) train exactly what one process trains at the same global batch."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import PHOTOS, STARRY_NIGHT
+from preserve.imageio import load_image
+from preserve.stylize import load_model
+
+
+def _train_args(out, extra=()):
+    return ["train", "--data", str(PHOTOS), "--style", str(STARRY_NIGHT), "--image-size", "48", "--batch-size", "4",
+            "--steps", "3", "--workers", "0", "--no-bf16", "--no-progress", "--checkpoint-every", "2", "--log-every", "1",
+            "--out", str(out), *extra]
+
+
+@pytest.mark.skipif(not shutil.which("torchrun") and not os.path.exists(os.path.join(os.path.dirname(sys.executable),
+                    "torchrun")), reason="torchrun is not installed")
+def test_two_processes_match_one_at_the_same_global_batch(tmp_path):
+    torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    single = subprocess.run([sys.executable, "-m", "preserve.cli", *_train_args(tmp_path / "one")],
+                            capture_output=True, text=True, env=env, timeout=600)
+    assert single.returncode == 0, single.stderr[-2000:]
+    multi = subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m", "preserve.cli",
+                            *_train_args(tmp_path / "two")], capture_output=True, text=True, env=env, timeout=600)
+    assert multi.returncode == 0, multi.stderr[-2000:]
+    one_net, two_net = load_model(tmp_path / "one" / "model.pt"), load_model(tmp_path / "two" / "model.pt")
+    # Convolution kernels agree to float noise (1e-5 is 1 % of one Adam step at the default learning rate).
+    # 1-D parameters are left out: where their gradient is near zero (conv biases in front of instance norm,
+    # which cancels them; norm shifts at the start), Adam turns summation-order noise into lr-sized steps.
+    for (k, a), b in zip(one_net.state_dict().items(), two_net.state_dict().values()):
+        if a.dim() > 1:
+            assert float((a - b).abs().mean()) < 1e-3 * float(a.abs().mean()) + 1e-5, k
+    x = load_image(PHOTOS / "astronaut.jpg", max_side=96).rgb[None]
+    with torch.no_grad():
+        diff = (one_net(x) - two_net(x)).abs()
+    assert float(diff.mean()) < 5e-3 and float(diff.max()) < 0.05  # pixels in [0, 1]
+    one = [json.loads(x) for x in (tmp_path / "one" / "metrics.jsonl").read_text().splitlines()]
+    two = [json.loads(x) for x in (tmp_path / "two" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in two] == [1, 2, 3]  # only the main process writes the log
+    for r1, r2 in zip(one, two):
+        assert r2["total"] == pytest.approx(r1["total"], rel=1e-3)  # losses averaged over both shards
+    # resume with two processes continues from the checkpoint written by the main process
+    again = subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m", "preserve.cli", "train",
+                            "--resume", "--out", str(tmp_path / "two"), "--steps", "5", "--no-progress"],
+                           capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert torch.load(tmp_path / "two" / "model.pt", weights_only=True)["steps"] == 5
