@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
 
 import torch
+
+from common import machine
 
 from preserve import weights
 from preserve.train import TrainConfig, Trainer, default_recipe
@@ -68,7 +69,7 @@ def main() -> None:
     med = {k: statistics.median(v) for k, v in samples.items()}
     result = {
         "benchmark": "face_overhead",
-        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "machine": machine(),
         "torch": torch.__version__,
         "bf16": plain.use_bf16,
         "batch_size": args.batch_size,

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import torch
+
+from common import machine
 
 from preserve.export import OnnxStylizer, export_onnx
 from preserve.models.transformer_net import TransformerNet
@@ -60,7 +61,7 @@ def main() -> None:
             rows.append(row)
             print(f"{size:>5} px  " + "  ".join(f"{k} {v:8.1f} ms" for k, v in row.items() if k != "size"), flush=True)
     result = {"benchmark": "stylize_latency", "unit": "ms per image, batch 1, median",
-              "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+              "machine": machine(),
               "torch": torch.__version__, "rows": rows}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

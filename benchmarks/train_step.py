@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import resource
 import statistics
 import subprocess
@@ -29,6 +28,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from common import machine
 import torch.nn.functional as F
 
 from preserve.functional import gram_matrix
@@ -131,7 +132,7 @@ def main() -> None:
     ratios = {k: v / med["reference"] for k, v in med.items() if k != "reference"}
     result = {
         "benchmark": "train_step",
-        "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
+        "machine": machine(),
         "torch": torch.__version__, "batch_size": args.batch_size, "image_size": args.image_size,
         "median_s_per_step": med, "ratio_over_reference": ratios,
         "peak_rss_gib": rss, "samples": samples,
