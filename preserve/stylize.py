@@ -25,6 +25,9 @@ from .models.transformer_net import TransformerNet
 from .visual import save_grid
 
 MIN_SIDE = 16  # reflection padding and two stride-2 convolutions need a few pixels
+#: Above this many pixels a torch network runs in overlapping tiles (see preserve.tiling), so memory stays bounded.
+TILE_ABOVE_PIXELS = 2048 * 2048
+TILE_SIZE = 1024
 
 
 class ModelFileError(ValueError):
@@ -89,7 +92,11 @@ def stylize_tensor(model: TransformerNet | Network, image: torch.Tensor, *, bf16
     pad_h, pad_w = max(0, MIN_SIDE - h), max(0, MIN_SIDE - w)
     if pad_h or pad_w:
         x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate")
-    if isinstance(model, torch.nn.Module):
+    if isinstance(model, torch.nn.Module) and h * w > TILE_ABOVE_PIXELS:
+        from .tiling import stylize_tiled
+
+        y = torch.stack([stylize_tiled(model, img, tile=TILE_SIZE) for img in x])
+    elif isinstance(model, torch.nn.Module):
         param = next(model.parameters())
         if param.dtype == torch.bfloat16:  # a network prepared by for_inference(bf16=True)
             y = model(x.to(param.device, torch.bfloat16).contiguous(memory_format=torch.channels_last))
