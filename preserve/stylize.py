@@ -115,8 +115,8 @@ BACKENDS = ("torch", "onnxruntime")
 def for_inference(net: TransformerNet, bf16: bool) -> TransformerNet:
     """The network as stylizing runs it fastest here: bf16 weights in channels_last where asked.
 
-    Measured at 512 px on 2 cores: fp32 700 ms, bf16 autocast 466 ms, bf16 weights + channels_last 339 ms
-    (benchmarks/stylize_latency.py).
+    On the 2-core reference machine this beats bf16 autocast by about 15 % and fp32 by 2x
+    (docs/benchmarks.md, benchmarks/stylize_latency.py).
     """
     if not bf16:
         return net
