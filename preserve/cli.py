@@ -100,6 +100,8 @@ def _add_stylize(sub: Any) -> None:
                    help="onnxruntime takes a .onnx file, or exports model.pt once into the cache")
     p.add_argument("--format", default="png", choices=["png", "jpg", "webp"], help="output format")
     p.add_argument("--grid", metavar="PNG", help="also write a before/after grid of the first 8 images")
+    p.add_argument("--preserve-color", action="store_true",
+                   help="keep each photo's colours: the stylized luminance with the original chroma")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=_cmd_stylize)
 
@@ -113,7 +115,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         print(f"preserve: error: {exc}", file=sys.stderr)
         return 2
     report = stylize(model, args.inputs, args.out, size=args.size, bf16=args.bf16, suffix=f".{args.format}",
-                     grid=args.grid, progress=args.progress)
+                     grid=args.grid, progress=args.progress, preserve_color=args.preserve_color)
     print(f"preserve: wrote {len(report.written)} image(s) to {args.out}", file=sys.stderr)
     if report.failed:
         print(f"preserve: {len(report.failed)} input(s) failed:", file=sys.stderr)

@@ -3,6 +3,7 @@
 :func:`stylize` takes files and folders, keeps each image's size and aspect
 ratio (or scales the longer side to ``size``), honours EXIF orientation,
 accepts grayscale, palette, RGBA (alpha is put back), CMYK and 16-bit input,
+can keep the photo's own colours (``preserve_color``: stylized luminance, original chroma),
 and never lets one bad file stop the others: failures are collected in the
 returned report with the file named.
 """
@@ -20,6 +21,7 @@ from typing import Any, Callable, Sequence
 import torch
 import torch.nn.functional as F
 
+from .color import luminance_only
 from .imageio import ImageReadError, fit_size, is_image_path, load_image, resize, save_image
 from .models.transformer_net import TransformerNet
 from .visual import save_grid
@@ -187,6 +189,7 @@ def stylize(
     grid: str | os.PathLike[str] | None = None,
     progress: bool = True,
     backend: str = "torch",
+    preserve_color: bool = False,
 ) -> StylizeReport:
     """Stylize image files and folders into ``out_dir``; see the module docstring."""
     net = load_network(model, backend) if isinstance(model, (str, os.PathLike)) else model
@@ -215,6 +218,8 @@ def stylize(
             rgb = resize(rgb, target)
             alpha = resize(alpha, target) if alpha is not None else None
         out = stylize_tensor(net, rgb, bf16=bf16)
+        if preserve_color:
+            out = luminance_only(out, rgb)
         report.written.append(save_image(out, dst, alpha))
         if grid is not None and len(before) < 8:
             before.append(rgb)
