@@ -33,8 +33,13 @@ class LoadedImage:
     path: Path | None = None
 
 
+#: Files named like ``photo.mask.png`` are region masks for the ``mask`` plugin, never content or inputs.
+MASK_MARK = ".mask."
+
+
 def is_image_path(path: str | os.PathLike[str]) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
+    name = Path(path).name
+    return Path(name).suffix.lower() in IMAGE_SUFFIXES and MASK_MARK not in name.lower()
 
 
 def _to_float_array(img: Image.Image) -> tuple[np.ndarray, np.ndarray | None]:

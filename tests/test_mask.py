@@ -1,0 +1,64 @@
+"""Region preservation: masks follow crops, and only masked regions cost anything."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
+
+import preserve
+from conftest import PHOTOS, small_recipe
+from preserve.data import load_rgb_square
+from preserve.plugin import LossContext
+from preserve.train import TrainConfig, Trainer
+from preserve_plugins.mask import Mask
+
+
+@settings(max_examples=30, deadline=None)
+@given(w=st.integers(40, 100), h=st.integers(40, 100), size=st.integers(16, 40), seed=st.integers(0, 999),
+       flip=st.booleans())
+def test_masks_follow_resize_crop_and_flip(tmp_path_factory, w, h, size, seed, flip):
+    arr = np.zeros((h, w), np.uint8)
+    arr[h // 4: h // 2, w // 3: (2 * w) // 3] = 255  # a white block, in the photo and in its mask alike
+    path = tmp_path_factory.mktemp("m") / "p.png"
+    Image.fromarray(np.dstack([arr] * 3)).save(path)
+    crop, t = load_rgb_square(path, size, torch.Generator().manual_seed(seed), flip)
+    moved = Mask(arr.astype(np.float32) / 255).transformed(t).weights
+    in_photo, in_mask = crop.mean(0).numpy() > 0.5, moved > 0.5
+    union = (in_photo | in_mask).sum()
+    if union >= 8:  # compare where enough of the block is in view
+        assert (in_photo & in_mask).sum() / union > 0.7
+
+
+def test_only_masked_regions_cost(vgg19):
+    recipe = preserve.Recipe(vgg19, mask={"mask_fn": lambda x: (torch.arange(x.shape[-1]) < x.shape[-1] // 2)
+                                          .float().expand(x.shape[0], 1, x.shape[-2], -1)})
+    x = torch.rand(2, 3, 64, 64)
+    right_changed = x.clone()
+    right_changed[..., 48:] = torch.rand_like(right_changed[..., 48:])
+    left_changed = x.clone()
+    left_changed[..., :16] = torch.rand_like(left_changed[..., :16])
+    right = recipe(right_changed, x).raw["mask"]
+    left = recipe(left_changed, x).raw["mask"]
+    assert torch.all(left > 20 * right)  # changes under the mask cost; away from it, only receptive-field spill
+
+
+def test_mask_files_in_training(tmp_path, photo_dir):
+    Image.new("L", Image.open(photo_dir / "astronaut.jpg").size, 255).save(photo_dir / "astronaut.mask.png")
+    recipe = small_recipe(64)
+    recipe["mask"] = {"weight": 5.0}
+    config = TrainConfig(data=[str(photo_dir)], out=str(tmp_path / "run"), recipe=recipe, image_size=64,
+                         batch_size=5, steps=2, workers=0, progress=False, log_every=1, preview_every=1000)
+    trainer = Trainer(config)
+    assert not any(".mask." in f.name for f in trainer.dataset.files)  # masks are never training photos
+    assert sum(m.weights is not None for m in trainer.dataset.annotations["masks"].values()) == 1
+    trainer.fit()
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all("mask" in x and "mask_masked_images" in x for x in lines)
+    assert sum(x["mask_masked_images"] for x in lines) >= 1
+    shutil.rmtree(tmp_path / "run")
