@@ -125,6 +125,28 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_recipe(sub: Any) -> None:
+    p = sub.add_parser("recipe", help="inspect a recipe file")
+    rsub = p.add_subparsers(dest="action", required=True)
+    e = rsub.add_parser("explain", help="each term with its weight, layers and share of the loss on an image")
+    e.add_argument("file", help="recipe file (YAML, TOML or JSON)")
+    e.add_argument("--image", required=True, help="a content photo to measure on")
+    e.add_argument("--model", help="measure on this model's stylization (default: the start of training)")
+    e.add_argument("--size", type=int, default=256, help="longer side of the image, in pixels")
+    e.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_recipe)
+
+
+def _cmd_recipe(args: argparse.Namespace) -> int:
+    from .explain import explain, format_rows
+    from .recipe import Recipe
+
+    recipe = Recipe.from_file(args.file)
+    rows = explain(recipe, args.image, args.model, args.size)
+    print(json.dumps(rows, indent=2, default=str) if args.json else format_rows(recipe, rows, args.image, args.model))
+    return 0
+
+
 def _add_export(sub: Any) -> None:
     p = sub.add_parser("export", help="export a trained model to ONNX (dynamic height and width)")
     p.add_argument("--model", required=True, help="model.pt from training")
@@ -271,6 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_stylize(sub)
     _add_export(sub)
+    _add_recipe(sub)
     _add_plugins(sub)
     _add_weights(sub)
     _add_faces(sub)
