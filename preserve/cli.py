@@ -92,8 +92,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _add_stylize(sub: Any) -> None:
     p = sub.add_parser("stylize", help="apply a trained model to images and folders")
     p.add_argument("inputs", nargs="+", help="image files and/or folders")
-    p.add_argument("--model", required=True, help="model.pt from training (or a checkpoint)")
+    p.add_argument("--model", help="model.pt from training (or a checkpoint); not used with --optimize")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--optimize", action="store_true",
+                   help="no model: optimise each image's pixels against --recipe (and/or --style), Gatys-style")
+    p.add_argument("--recipe", help="with --optimize: the recipe (default: content + style + tv)")
+    p.add_argument("--style", action="append", metavar="IMAGE", help="with --optimize: a style image (repeatable)")
+    p.add_argument("--steps", type=int, default=200, help="with --optimize: optimisation steps")
+    p.add_argument("--method", choices=["adam", "lbfgs"], default="adam", help="with --optimize")
+    p.add_argument("--no-bf16-optimize", action="store_true", help="with --optimize: run the loss network in fp32")
     p.add_argument("--size", type=int, help="scale the longer side to this many pixels (default: keep size)")
     p.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on AMX/AVX512-BF16 CPUs)")
     p.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch",
@@ -108,6 +115,12 @@ def _add_stylize(sub: Any) -> None:
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
     from .stylize import ModelFileError, load_network, stylize
+
+    if args.optimize:
+        return _cmd_optimize(args)
+    if not args.model:
+        print("preserve: error: give --model, or --optimize with --style/--recipe", file=sys.stderr)
+        return 2
 
     try:
         model = load_network(args.model, args.backend)
@@ -165,6 +178,36 @@ def _cmd_export(args: argparse.Namespace) -> int:
         print(f"preserve: error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+OPTIMIZE_STYLE_WEIGHT = 20.0
+
+
+def _cmd_optimize(args: argparse.Namespace) -> int:
+    from .imageio import ImageReadError, find_images, save_image
+    from .optimize import optimize_file
+    from .recipe import Recipe
+    from .train import resolve_recipe
+
+    if not args.recipe and not args.style:
+        print("preserve: error: --optimize needs --style IMAGE or --recipe FILE", file=sys.stderr)
+        return 2
+    style = args.style[0] if args.style and len(args.style) == 1 else args.style
+    # Optimising pixels from the photo needs a stronger style term than training a network does.
+    weights = {"style": OPTIMIZE_STYLE_WEIGHT} if args.recipe is None else {}
+    recipe = Recipe.from_dict(resolve_recipe(args.recipe, style, weights))
+    failed = 0
+    for path in find_images(args.inputs):
+        try:
+            image, history = optimize_file(recipe, path, size=args.size or 384, steps=args.steps,
+                                           method=args.method, bf16=not args.no_bf16_optimize)
+        except (ImageReadError, OSError) as exc:
+            print(f"preserve: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        out = save_image(image, Path(args.out) / f"{path.stem}.{args.format}")
+        print(f"{out}: loss {history[0]:.4g} -> {history[-1]:.4g} in {len(history)} steps", file=sys.stderr)
+    return 1 if failed else 0
 
 
 def _add_plugins(sub: Any) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 
 import torch
 
-from .annotations import CropTransform
 from .imageio import fit_size, load_image, resize
 from .models.transformer_net import TransformerNet
+from .optimize import inputs_for
 from .recipe import Recipe
 
 
@@ -24,13 +24,10 @@ def explain(recipe: Recipe, image: str | os.PathLike[str], model: str | os.PathL
     from .stylize import load_model
 
     src = load_image(image).rgb
-    h, w = src.shape[-2:]
-    th, tw = fit_size((h, w), size)
-    content = resize(src, (th, tw))[None]
-    inputs: dict[str, Any] = {}
-    for name, table in recipe.annotate([str(image)], progress=False).items():
-        moved = table[str(image)].transformed(CropTransform(tw / w, th / h, 0, 0, max(th, tw), False))
-        inputs[name] = type(moved).collate([moved])
+    hw = tuple(src.shape[-2:])
+    target_hw = fit_size(hw, size)
+    content = resize(src, target_hw)[None]
+    inputs = inputs_for(recipe, image, hw, target_hw)
     if model is not None:
         net = load_model(model)
     else:
