@@ -1,4 +1,4 @@
-"""The ``preserve`` command line: train, stylize, plugins, weights."""
+"""The preserve command line: train, stylize, export, recipe, plugins, weights, faces."""
 
 from __future__ import annotations
 
