@@ -19,8 +19,8 @@ names = st.text(alphabet=string.ascii_lowercase + "_", min_size=1, max_size=12)
 
 
 def test_builtins_come_from_entry_points():
-    assert {"content", "style", "tv"} <= set(preserve.list_plugins())
-    for name in ("content", "style", "tv"):
+    assert {"content", "style", "tv", "face", "color", "mask"} <= set(preserve.list_plugins())
+    for name in ("content", "style", "tv", "face", "color", "mask"):
         assert PLUGINS.source(name).startswith("entry point"), "built-ins must not be special-cased in the core"
         card = preserve.plugin_card(name)
         assert card.name == name and card.summary and card.default_weight > 0
@@ -28,7 +28,8 @@ def test_builtins_come_from_entry_points():
 
 def test_pattern_listing_like_timm():
     assert preserve.list_plugins("st*") == ["style"]
-    assert preserve.list_plugins(["c*", "t?"]) == ["content", "tv"]
+    assert preserve.list_plugins(["cont*", "t?"]) == ["content", "tv"]
+    assert preserve.list_plugins("c*") == ["color", "content"]
     assert preserve.list_plugins("nothing-*") == []
 
 
