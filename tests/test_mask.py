@@ -12,9 +12,8 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import preserve
-from conftest import PHOTOS, small_recipe
+from conftest import small_recipe
 from preserve.data import load_rgb_square
-from preserve.plugin import LossContext
 from preserve.train import TrainConfig, Trainer
 from preserve_plugins.mask import Mask
 
