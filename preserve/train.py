@@ -103,7 +103,9 @@ class Trainer:
     """Runs, logs, checkpoints and resumes one training run (see the module docstring)."""
 
     def __init__(self, config: TrainConfig, *, device: str | torch.device = "cpu", resume: bool = False,
-                 overwrite: bool = False) -> None:
+                 overwrite: bool = False, recipe: Recipe | None = None) -> None:
+        """``recipe`` overrides ``config.recipe`` with a recipe built in Python (for terms with callables,
+        which a config file cannot hold); ``config.recipe`` is still what the run folder records."""
         self.config = config
         self.device = torch.device(device)
         self.out = Path(config.out)
@@ -132,7 +134,7 @@ class Trainer:
             torch.use_deterministic_algorithms(True)  # process-wide, as torch defines it
         torch.manual_seed(config.seed)
         self.model = TransformerNet(width=config.width).to(self.device)
-        self.recipe = Recipe.from_dict(config.recipe).to(self.device)
+        self.recipe = (recipe if recipe is not None else Recipe.from_dict(config.recipe)).to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.recipe.encoder.to(memory_format=torch.channels_last)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import ClassVar
+from typing import Callable, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -59,6 +59,18 @@ def align(images: torch.Tensor, image_index: torch.Tensor, landmarks: torch.Tens
     matrices = similarity_transform(landmarks, template).to(images.device)
     return warp_affine(images.float()[image_index], matrices, dsize=(size, size), mode="bilinear",
                        padding_mode="border", align_corners=False)
+
+
+def box_crop(images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor, size: int,
+             margin: float = 0.0) -> torch.Tensor:
+    """Square ``size`` crops of ``boxes`` grown by ``margin`` (a fraction of each side, split over both ends),
+    taken with ``roi_align``: differentiable in ``images``."""
+    from torchvision.ops import roi_align
+
+    b = boxes.to(images.device).float()
+    grow = (b[:, 2:] - b[:, :2]) * (margin / 2)
+    rois = torch.cat([image_index.to(images.device).float()[:, None], b[:, :2] - grow, b[:, 2:] + grow], dim=1)
+    return roi_align(images.float(), rois, (size, size), 1.0, sampling_ratio=2, aligned=True)
 
 
 class FaceEmbedder(nn.Module):
@@ -140,13 +152,7 @@ class FaceNetEmbedder(FaceEmbedder):
 
     def crop(self, images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
              landmarks: torch.Tensor) -> torch.Tensor:
-        from torchvision.ops import roi_align
-
-        b = boxes.to(images.device).float()
-        grow = (b[:, 2:] - b[:, :2]) * (self.margin / 2)
-        rois = torch.cat([image_index.to(images.device).float()[:, None], b[:, :2] - grow, b[:, 2:] + grow], dim=1)
-        return roi_align(images.float(), rois, (self.input_size, self.input_size), 1.0, sampling_ratio=2,
-                         aligned=True)
+        return box_crop(images, image_index, boxes, self.input_size, self.margin)
 
     def embed(self, crops: torch.Tensor) -> torch.Tensor:
         x = crops * 255.0
@@ -230,3 +236,28 @@ class OpenFaceEmbedder(FaceEmbedder):
 
 def openface(path: str | os.PathLike[str]) -> OpenFaceEmbedder:
     return OpenFaceEmbedder(path)
+
+
+class CallableEmbedder(FaceEmbedder):
+    """Any module or function from ``(N, 3, S, S)`` crops in [0, 1] to ``(N, D)`` embeddings, on box crops.
+
+    What the generic ``target`` plugin uses when given a Python callable instead of a registered name.
+    """
+
+    name = "callable"
+
+    def __init__(self, fn: Callable[[torch.Tensor], torch.Tensor], input_size: int = 112, margin: float = 0.0) -> None:
+        super().__init__()
+        self.fn = fn
+        self.size = input_size
+        self.margin = margin
+        if isinstance(fn, nn.Module):
+            self.net = fn
+        self.freeze()
+
+    def crop(self, images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
+             landmarks: torch.Tensor) -> torch.Tensor:
+        return box_crop(images, image_index, boxes, self.size, self.margin)
+
+    def embed(self, crops: torch.Tensor) -> torch.Tensor:
+        return self.fn(crops).flatten(1)

@@ -16,13 +16,14 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 import torch
 
 from ..annotations import CropTransform
 from ..imageio import ImageReadError, load_image
+from ..registry import Registry
 from ..weights import home
 
 INDEX_NAME = ".preserve-faces.json"
@@ -51,8 +52,8 @@ class Faces:
         x2, y2 = t.apply(self.boxes[:, 2], self.boxes[:, 3])
         boxes = np.stack([np.minimum(x1, x2), np.minimum(y1, y2), np.maximum(x1, x2), np.maximum(y1, y2)], axis=1)
         lx, ly = t.apply(self.landmarks[..., 0], self.landmarks[..., 1])
-        marks = np.stack([lx, ly], axis=-1)
-        if t.flip:
+        marks = np.stack([lx, ly], axis=-1).reshape(self.landmarks.shape)
+        if t.flip and marks.shape[1] == len(FLIP_LANDMARKS):
             marks = marks[:, FLIP_LANDMARKS]
         return Faces(boxes.astype(np.float32), marks.astype(np.float32), self.scores.copy())
 
@@ -69,8 +70,9 @@ class Faces:
     def from_json(items: list[dict[str, Any]]) -> "Faces":
         if not items:
             return Faces.empty()
-        return Faces(np.array([f["box"] for f in items], np.float32),
-                     np.array([f["landmarks"] for f in items], np.float32),
+        n = len(items)
+        return Faces(np.array([f["box"] for f in items], np.float32).reshape(n, 4),
+                     np.array([f.get("landmarks", []) for f in items], np.float32).reshape(n, -1, 2),
                      np.array([f["score"] for f in items], np.float32))
 
 
@@ -87,14 +89,15 @@ class FaceBatch:
     @staticmethod
     def from_list(items: list[Faces]) -> "FaceBatch":
         counts = [len(f) for f in items]
-        if sum(counts) == 0:
+        found = [f for f in items if len(f)]
+        if not found:
             return FaceBatch(torch.zeros(0, dtype=torch.long), torch.zeros(0, 4), torch.zeros(0, 5, 2),
                              torch.zeros(0), len(items))
         return FaceBatch(
             torch.repeat_interleave(torch.arange(len(items)), torch.tensor(counts)),
-            torch.from_numpy(np.concatenate([f.boxes for f in items])),
-            torch.from_numpy(np.concatenate([f.landmarks for f in items])),
-            torch.from_numpy(np.concatenate([f.scores for f in items])),
+            torch.from_numpy(np.concatenate([f.boxes for f in found])),
+            torch.from_numpy(np.concatenate([f.landmarks for f in found])),
+            torch.from_numpy(np.concatenate([f.scores for f in found])),
             len(items),
         )
 
@@ -106,31 +109,40 @@ class FaceBatch:
                          self.batch_size)
 
 
-def _index_path(root: Path) -> Path:
-    sidecar = root / INDEX_NAME
+def _index_path(root: Path, name: str = INDEX_NAME) -> Path:
+    sidecar = root / name
     if os.access(root, os.W_OK) or sidecar.exists() and os.access(sidecar, os.W_OK):
         return sidecar
-    digest = hashlib.sha1(str(root.resolve()).encode()).hexdigest()[:16]
+    digest = hashlib.sha1(f"{root.resolve()}/{name}".encode()).hexdigest()[:16]
     return home() / "faces" / f"{digest}.json"
 
 
-class FaceIndex:
-    """Cached MTCNN detections for the image files under one or more roots."""
+Detector = Callable[[torch.Tensor], Faces]
+"""Maps one RGB image ``(3, H, W)`` in [0, 1] to its detections (boxes, scores, optional landmarks)."""
 
-    def __init__(self, detector_options: dict[str, Any] | None = None, max_side: int = 1024) -> None:
-        self.detector_options = dict(detector_options or {})
+
+class DetectionIndex:
+    """Cached detections of any detector for the image files under one or more roots.
+
+    ``key`` identifies the detector and its settings; a sidecar written with
+    another key is discarded and rebuilt. ``index_name`` is the sidecar's file
+    name, so several detectors can index the same folder.
+    """
+
+    def __init__(self, detector: Detector | Callable[[], Detector], key: dict[str, Any],
+                 index_name: str, max_side: int = 1024, lazy: bool = False) -> None:
+        self._factory = detector if lazy else None
+        self._detector: Detector | None = None if lazy else detector  # type: ignore[assignment]
+        self.key = {"version": INDEX_VERSION, **key, "max_side": max_side}
+        self.index_name = index_name
         self.max_side = max_side
-        self._detector: Any = None
 
     def _key(self) -> dict[str, Any]:
-        return {"version": INDEX_VERSION, "detector": "mtcnn", "options": self.detector_options,
-                "max_side": self.max_side}
+        return self.key
 
-    def detector(self) -> Any:
+    def detector(self) -> Detector:
         if self._detector is None:
-            from .mtcnn import MTCNN
-
-            self._detector = MTCNN(**self.detector_options)
+            self._detector = self._factory()  # type: ignore[misc]
         return self._detector
 
     def build(self, files: Iterable[str | os.PathLike[str]], roots: Sequence[str | os.PathLike[str]] | None = None,
@@ -152,7 +164,7 @@ class FaceIndex:
         return {given: found[p] for given, p in resolved.items()}
 
     def _build_root(self, root: Path, files: list[Path], progress: bool) -> dict[Path, Faces]:
-        path = _index_path(root)
+        path = _index_path(root, self.index_name)
         data = _read(path)
         if data.get("key") != self._key():
             data = {"key": self._key(), "images": {}}
@@ -168,7 +180,7 @@ class FaceIndex:
             if progress:
                 from tqdm.auto import tqdm
 
-                iterator = tqdm(todo, desc="faces", unit="img", dynamic_ncols=True)
+                iterator = tqdm(todo, desc=self.index_name.strip("."), unit="img", dynamic_ncols=True)
             for n, f in enumerate(iterator, 1):
                 st = f.stat()
                 entry = {"bytes": st.st_size, "mtime": st.st_mtime}
@@ -183,7 +195,7 @@ class FaceIndex:
         return {f: Faces.from_json(images.get(str(f.relative_to(root)), {}).get("faces", [])) for f in files}
 
     def detect_file(self, path: str | os.PathLike[str]) -> Faces:
-        """Detect faces in one file; coordinates in the file's own pixels (after EXIF orientation)."""
+        """Detect in one file; coordinates in the file's own pixels (after EXIF orientation)."""
         img = load_image(path)
         rgb = img.rgb
         h, w = rgb.shape[-2:]
@@ -194,10 +206,35 @@ class FaceIndex:
             size = fit_size((h, w), self.max_side)
             rgb = resize(rgb, size)
             scale = w / size[1]
-        det = self.detector().detect(rgb[None])[0]
-        return Faces((det.boxes * scale).numpy().astype(np.float32),
-                     (det.landmarks * scale).numpy().astype(np.float32),
-                     det.scores.numpy().astype(np.float32))
+        det = self.detector()(rgb)
+        return Faces(np.asarray(det.boxes, np.float32) * scale, np.asarray(det.landmarks, np.float32) * scale,
+                     np.asarray(det.scores, np.float32))
+
+
+def mtcnn_detector(**options: Any) -> Detector:
+    """MTCNN as a :data:`Detector` (boxes, scores and five landmarks per face)."""
+    from .mtcnn import MTCNN
+
+    net = MTCNN(**options)
+
+    def detect(rgb: torch.Tensor) -> Faces:
+        d = net.detect(rgb[None])[0]
+        return Faces(d.boxes.numpy(), d.landmarks.numpy(), d.scores.numpy())
+
+    return detect
+
+
+DETECTORS: Registry = Registry("preserve.detectors", "detector")
+"""Detector factories (``name -> (**options) -> Detector``) for the ``target`` plugin; ``mtcnn`` is built in."""
+
+
+class FaceIndex(DetectionIndex):
+    """Cached MTCNN detections (``.preserve-faces.json`` beside the photos)."""
+
+    def __init__(self, detector_options: dict[str, Any] | None = None, max_side: int = 1024) -> None:
+        options = dict(detector_options or {})
+        super().__init__(lambda: mtcnn_detector(**options), {"detector": "mtcnn", "options": options},
+                         INDEX_NAME, max_side, lazy=True)
 
 
 def _common_roots(dirs: Iterable[Path]) -> list[Path]:
