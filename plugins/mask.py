@@ -4,8 +4,9 @@ Where the mask is 1 the stylized image keeps the content's encoder features
 (at ``layers``); where it is 0 the style is free. A mask comes from a file
 beside each content photo (``photo.jpg`` -> ``photo.mask.png``, white =
 protect), read once and carried through every crop and flip like the face
-plugin's detections, or from a Python callable that maps a content batch to
-``(B, 1, H, W)`` weights in [0, 1]. Photos without a mask file get
+plugin's detections, from a registered segmenter (``mask_fn: faces`` protects
+every face MTCNN finds), or from a Python callable that maps a content batch
+to ``(B, 1, H, W)`` weights in [0, 1]. Photos without a mask file get
 ``default`` everywhere.
 """
 
@@ -22,8 +23,34 @@ from PIL import Image
 
 from preserve.annotations import CropTransform
 from preserve.plugin import LossContext, Needs, Plugin, PluginCard
+from preserve.registry import Registry
 
 MaskFn = Callable[[torch.Tensor], torch.Tensor]
+
+SEGMENTERS: Registry = Registry("preserve.segmenters", "segmenter")
+"""Named mask makers (``name -> (**options) -> MaskFn``) for ``mask_fn: NAME``; ``faces`` is built in."""
+
+
+def face_regions(grow: float = 0.3, min_face_size: int = 12) -> MaskFn:
+    """Soft elliptical masks over the faces MTCNN finds in each content image (1 on faces, 0 elsewhere)."""
+    from preserve.faces.mtcnn import MTCNN
+
+    detector = MTCNN(min_face_size=min_face_size)
+
+    def make(images: torch.Tensor) -> torch.Tensor:
+        b, _, h, w = images.shape
+        ys = torch.arange(h, dtype=torch.float32)[:, None]
+        xs = torch.arange(w, dtype=torch.float32)[None, :]
+        masks = torch.zeros(b, 1, h, w)
+        for i, det in enumerate(detector.detect(images.detach().float().cpu())):
+            for x1, y1, x2, y2 in det.boxes.tolist():
+                cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+                rx, ry = (x2 - x1) * (0.5 + grow / 2), (y2 - y1) * (0.5 + grow / 2)
+                inside = ((xs - cx) / rx) ** 2 + ((ys - cy) / ry) ** 2
+                masks[i, 0] = torch.maximum(masks[i, 0], (1.5 - inside).clamp(0, 1))
+        return masks
+
+    return make
 
 
 @dataclass
@@ -66,8 +93,11 @@ class MaskPlugin(Plugin):
     )
 
     def __init__(self, layers: Sequence[str] = ("relu2_2",), suffix: str = ".mask.png", default: float = 0.0,
-                 mask_fn: MaskFn | None = None, invert: bool = False) -> None:
+                 mask_fn: MaskFn | str | Mapping[str, Any] | None = None, invert: bool = False) -> None:
         super().__init__()
+        if isinstance(mask_fn, (str, Mapping)):  # a registered segmenter, by name or {name: ..., options}
+            options = dict(mask_fn) if isinstance(mask_fn, Mapping) else {"name": mask_fn}
+            mask_fn = SEGMENTERS.create(str(options.pop("name")), **options)
         if not suffix.startswith(".mask."):
             raise ValueError("mask: 'suffix' must start with '.mask.' (such files are never used as photos)")
         self.layers = tuple([layers] if isinstance(layers, str) else layers)

@@ -61,3 +61,19 @@ def test_mask_files_in_training(tmp_path, photo_dir):
     assert all("mask" in x and "mask_masked_images" in x for x in lines)
     assert sum(x["mask_masked_images"] for x in lines) >= 1
     shutil.rmtree(tmp_path / "run")
+
+
+def test_registered_face_segmenter_protects_faces(vgg19):
+    from preserve.imageio import load_image
+
+    from conftest import PHOTOS
+
+    recipe = preserve.Recipe(vgg19, mask={"mask_fn": "faces"})
+    img = load_image(PHOTOS / "grace_hopper.jpg", max_side=128).rgb[None]
+    masks = recipe.plugins["mask"].mask_fn(img)
+    assert masks.shape == (1, 1, *img.shape[-2:]) and 0.05 < float(masks.mean()) < 0.6  # some of the portrait, not all
+    face_changed = img.clone()
+    face_changed[..., 40:70, 40:70] = 0.5  # the middle of her face
+    corner_changed = img.clone()
+    corner_changed[..., :30, :30] = 0.5  # the flag in the corner
+    assert recipe(face_changed, img).raw["mask"] > 10 * recipe(corner_changed, img).raw["mask"]

@@ -1,0 +1,56 @@
+"""The newer plugins (color, mask, target) in both jobs: a training run and optimisation mode."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import preserve
+from conftest import PHOTOS, STARRY_NIGHT, small_recipe
+from preserve.faces.index import FaceBatch
+from preserve.optimize import optimize_file
+from preserve.plugin import LossContext
+from preserve.train import TrainConfig, Trainer
+from test_target import centre_box, mean_colour
+
+EXTRA = {
+    "color": {"weight": 1.0e6},
+    "mask": {"weight": 5.0, "mask_fn": "faces"},
+    "middle": {"plugin": "target", "weight": 1.0e4, "detector": centre_box, "embedder": mean_colour,
+               "min_size": 4, "crop_size": 16},
+}
+
+
+def test_training_with_color_mask_and_target(tmp_path, photo_dir):
+    config = TrainConfig(data=[str(photo_dir)], out=str(tmp_path / "run"), recipe=small_recipe(64), image_size=64,
+                         batch_size=2, steps=2, workers=0, progress=False, log_every=1, preview_every=1000)
+    recipe = preserve.Recipe.from_dict({**config.recipe, **EXTRA})
+    Trainer(config, recipe=recipe).fit()
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all({"color", "mask", "middle"} <= set(x) for x in lines)
+    assert all(x["color"] > 0 and x["middle"] >= 0 for x in lines)
+
+
+def test_optimisation_with_color_mask_and_target():
+    recipe = preserve.Recipe(content=1.0, style={"weight": 20.0, "image": str(STARRY_NIGHT), "size": 96},
+                             tv=3.0e4, **EXTRA)
+    _, history = optimize_file(recipe, PHOTOS / "grace_hopper.jpg", size=96, steps=10, lr=0.03)
+    assert history[-1] < 0.5 * history[0]
+    assert recipe.plugins["middle"].stats()["targets"] == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), b=st.integers(2, 4))
+def test_target_loss_is_per_sample_and_batch_order_equivariant(seed, b):
+    plugin = preserve.create("target", detector=centre_box, embedder=mean_colour, min_size=4, crop_size=8)
+    g = torch.Generator().manual_seed(seed)
+    x, y = torch.rand(b, 3, 24, 24, generator=g), torch.rand(b, 3, 24, 24, generator=g)
+    found = plugin.index.detector()(x[0])
+    batch = FaceBatch.from_list([found] * b)
+    perm = torch.randperm(b, generator=g)
+    loss = plugin(LossContext(y, x, inputs={"targets": batch}))
+    assert loss.shape == (b,) and torch.all(loss >= 0)
+    torch.testing.assert_close(plugin(LossContext(y[perm], x[perm], inputs={"targets": batch})), loss[perm])
