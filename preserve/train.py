@@ -207,21 +207,27 @@ class Trainer:
                 self.save_checkpoint()
                 print(f"\ninterrupted at step {self.step}; checkpoint written. Resume with --resume --out {self.out}",
                       file=sys.stderr)
+            if self._tb is not None:
+                self._tb.close()
+                self._tb = None
             raise
         finally:
             if bar is not None:
                 bar.close()
-            if self._tb is not None:
-                self._tb.close()
         path = self.out / "model.pt"
-        if main:
-            self.save_checkpoint()
-            self.save_preview()
-            if self.skipped:
-                (self.out / "skipped.json").write_text(json.dumps(self.skipped, indent=2))
-            if (self.out / "metrics.jsonl").is_file():
-                plot_losses(self.out / "metrics.jsonl", self.out / "losses.png")
-            path = self.save_model()
+        try:
+            if main:
+                self.save_checkpoint()
+                self.save_preview()
+                if self.skipped:
+                    (self.out / "skipped.json").write_text(json.dumps(self.skipped, indent=2))
+                if (self.out / "metrics.jsonl").is_file():
+                    plot_losses(self.out / "metrics.jsonl", self.out / "losses.png")
+                path = self.save_model()
+        finally:
+            if self._tb is not None:  # closed after the final preview, so it lands in the same event file
+                self._tb.close()
+                self._tb = None
         distributed.barrier(self.dist)
         return path
 

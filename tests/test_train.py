@@ -78,3 +78,17 @@ def test_interrupt_writes_a_checkpoint(tmp_path):
         trainer.fit(callback=stop)
     state = torch.load(tmp_path / "i" / "checkpoints" / "last.pt", weights_only=True)
     assert state["step"] == 3
+
+
+def test_tensorboard_gets_per_term_scalars_and_previews(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    Trainer(_config(tmp_path / "tb", PHOTOS, steps=2, tensorboard=True, preview_every=1)).fit()
+    events = list((tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*"))
+    assert len(events) == 1  # one file: the final preview is written before the writer closes
+    acc = EventAccumulator(str(tmp_path / "tb" / "tensorboard"), size_guidance={"images": 10})
+    acc.Reload()
+    assert {"loss/total", "loss/content", "loss/style", "loss/tv"} <= set(acc.Tags()["scalars"])
+    assert [e.step for e in acc.Scalars("loss/style")] == [1, 2]
+    assert "preview" in acc.Tags()["images"]
