@@ -160,6 +160,25 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_evaluate(sub: Any) -> None:
+    p = sub.add_parser("evaluate", help="how recognisable faces stay under each model, judged by two embedders")
+    p.add_argument("--models", nargs="+", required=True, help="model.pt files; the first is the baseline")
+    p.add_argument("--photos", nargs="+", required=True, help="face photos (files or folders)")
+    p.add_argument("--out", required=True, help="folder for faces.csv/json, summary.json, histogram.png, gallery.png")
+    p.add_argument("--style", help="style image, to report each model's style and content loss too")
+    p.add_argument("--size", type=int, default=384, help="longer side of each photo")
+    p.add_argument("--judges", nargs="+", default=["sface", "facenet"], help="face embedders that measure")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    summary = evaluate(args.models, args.photos, args.out, style=args.style, size=args.size, judges=args.judges)
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def _add_export(sub: Any) -> None:
     p = sub.add_parser("export", help="export a trained model to ONNX (dynamic height and width)")
     p.add_argument("--model", required=True, help="model.pt from training")
@@ -336,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_stylize(sub)
     _add_export(sub)
+    _add_evaluate(sub)
     _add_recipe(sub)
     _add_plugins(sub)
     _add_weights(sub)
