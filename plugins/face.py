@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from preserve.faces.index import INDEX_NAME
 from preserve.plugin import PluginCard
 from preserve_plugins.target import TargetPlugin
 
@@ -42,7 +43,7 @@ class FacePlugin(TargetPlugin):
     ) -> None:
         super().__init__(detector="mtcnn", embedder=embedder, distance=distance, min_size=min_face_size,
                          min_score=min_score, detector_options=detector, input_name="faces",
-                         index_max_side=index_max_side)
+                         index_max_side=index_max_side, index_name=INDEX_NAME)
         self.min_face_size = self.min_size
 
     def describe(self) -> dict[str, Any]:

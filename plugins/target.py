@@ -52,6 +52,7 @@ class TargetPlugin(Plugin):
         input_name: str = "targets",
         index_key: str | None = None,
         index_max_side: int = 1024,
+        index_name: str | None = None,
     ) -> None:
         super().__init__()
         if distance not in DISTANCES:
@@ -61,13 +62,12 @@ class TargetPlugin(Plugin):
         if isinstance(detector, str):
             factory = DETECTORS.get(detector)
             key = {"detector": detector, "options": options}
-            self.index = DetectionIndex(lambda: factory(**options), key, f".preserve-{input_name}-{detector}.json"
-                                        if input_name != "faces" else ".preserve-faces.json", index_max_side,
-                                        lazy=True)
+            sidecar = index_name or f".preserve-{input_name}-{detector}.json"
+            self.index = DetectionIndex(lambda: factory(**options), key, sidecar, index_max_side, lazy=True)
         else:
             name = index_key or _callable_key(detector)
-            self.index = DetectionIndex(_as_detector(detector), {"detector": name},
-                                        f".preserve-{input_name}-{name.rsplit('.', 1)[-1]}.json", index_max_side)
+            sidecar = index_name or f".preserve-{input_name}-{name.rsplit('.', 1)[-1]}.json"
+            self.index = DetectionIndex(_as_detector(detector), {"detector": name}, sidecar, index_max_side)
         self.detector_name = detector if isinstance(detector, str) else _callable_key(detector)
         self.distance = distance
         self.min_size = float(min_size)
