@@ -19,7 +19,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from preserve import Recipe
-from preserve.faces.index import FaceIndex
+from preserve.faces.index import face_index
 from preserve.imageio import load_image
 from preserve.optimize import optimize_file
 from preserve.visual import save_grid
@@ -38,7 +38,7 @@ VARIANTS = {
 
 def face_mask(photo: Path, out: Path) -> None:
     """A soft ellipse over the detected face: white protects it from the style."""
-    faces = FaceIndex().detect_file(photo)
+    faces = face_index().detect_file(photo)
     img = Image.open(photo)
     mask = Image.new("L", img.size, 0)
     x1, y1, x2, y2 = faces.boxes[0].tolist()

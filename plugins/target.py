@@ -18,7 +18,7 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 
 from preserve.faces.embedders import EMBEDDERS, CallableEmbedder, FaceEmbedder
-from preserve.faces.index import DETECTORS, DetectionIndex, FaceBatch, Faces
+from preserve.faces.index import DetectionIndex, FaceBatch, Faces
 from preserve.plugin import LossContext, Needs, Plugin, PluginCard
 
 DISTANCES = ("squared_l2", "cosine")
@@ -60,14 +60,12 @@ class TargetPlugin(Plugin):
         self.embedder_name, self.embedder = self._embedder(embedder, crop_size)
         options = dict(detector_options or {})
         if isinstance(detector, str):
-            factory = DETECTORS.get(detector)
-            key = {"detector": detector, "options": options}
             sidecar = index_name or f".preserve-{input_name}-{detector}.json"
-            self.index = DetectionIndex(lambda: factory(**options), key, sidecar, index_max_side, lazy=True)
+            self.index = DetectionIndex.registered(detector, options, sidecar, index_max_side)
         else:
             name = index_key or _callable_key(detector)
             sidecar = index_name or f".preserve-{input_name}-{name.rsplit('.', 1)[-1]}.json"
-            self.index = DetectionIndex(_as_detector(detector), {"detector": name}, sidecar, index_max_side)
+            self.index = DetectionIndex(lambda: _as_detector(detector), {"detector": name}, sidecar, index_max_side)
         self.detector_name = detector if isinstance(detector, str) else _callable_key(detector)
         self.distance = distance
         self.min_size = float(min_size)

@@ -336,10 +336,10 @@ def _add_faces(sub: Any) -> None:
 
 
 def _cmd_faces(args: argparse.Namespace) -> int:
-    from .faces.index import FaceIndex
+    from .faces.index import face_index
     from .imageio import find_images
 
-    index = FaceIndex({"min_face_size": args.min_face_size}, max_side=args.max_side)
+    index = face_index({"min_face_size": args.min_face_size}, max_side=args.max_side)
     files = [str(f) for f in find_images(args.dirs)]
     faces = index.build(files, roots=args.dirs, progress=args.progress)
     with_faces = sum(1 for f in faces.values() if len(f))

@@ -16,7 +16,7 @@ import preserve
 from conftest import PHOTOS, small_recipe
 from preserve.annotations import CropTransform
 from preserve.data import load_rgb_square
-from preserve.faces.index import INDEX_NAME, FaceBatch, FaceIndex, Faces
+from preserve.faces.index import INDEX_NAME, FaceBatch, Faces, face_index
 from preserve.imageio import load_image
 from preserve.plugin import LossContext
 from preserve.train import TrainConfig, Trainer
@@ -131,7 +131,7 @@ def test_index_is_cached_and_incremental(tmp_path, face_plugin):
     data.mkdir()
     shutil.copy(PHOTOS / "astronaut.jpg", data / "a.jpg")
     shutil.copy(PHOTOS / "coffee.jpg", data / "c.jpg")
-    index = FaceIndex()
+    index = face_index()
     index._detector = face_plugin.index.detector()
     calls = []
     original = index.detect_file

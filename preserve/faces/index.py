@@ -129,20 +129,24 @@ class DetectionIndex:
     name, so several detectors can index the same folder.
     """
 
-    def __init__(self, detector: Detector | Callable[[], Detector], key: dict[str, Any],
-                 index_name: str, max_side: int = 1024, lazy: bool = False) -> None:
-        self._factory = detector if lazy else None
-        self._detector: Detector | None = None if lazy else detector  # type: ignore[assignment]
+    def __init__(self, make_detector: Callable[[], Detector], key: dict[str, Any], index_name: str,
+                 max_side: int = 1024) -> None:
+        self._make_detector = make_detector  # called on the first file that needs detecting, not before
+        self._detector: Detector | None = None
         self.key = {"version": INDEX_VERSION, **key, "max_side": max_side}
         self.index_name = index_name
         self.max_side = max_side
 
-    def _key(self) -> dict[str, Any]:
-        return self.key
+    @classmethod
+    def registered(cls, name: str, options: dict[str, Any], index_name: str, max_side: int = 1024
+                   ) -> "DetectionIndex":
+        """The index of a detector from the registry; the key is the same wherever the same detector is used."""
+        factory = DETECTORS.get(name)
+        return cls(lambda: factory(**options), {"detector": name, "options": options}, index_name, max_side)
 
     def detector(self) -> Detector:
         if self._detector is None:
-            self._detector = self._factory()  # type: ignore[misc]
+            self._detector = self._make_detector()
         return self._detector
 
     def build(self, files: Iterable[str | os.PathLike[str]], roots: Sequence[str | os.PathLike[str]] | None = None,
@@ -166,8 +170,8 @@ class DetectionIndex:
     def _build_root(self, root: Path, files: list[Path], progress: bool) -> dict[Path, Faces]:
         path = _index_path(root, self.index_name)
         data = _read(path)
-        if data.get("key") != self._key():
-            data = {"key": self._key(), "images": {}}
+        if data.get("key") != self.key:
+            data = {"key": self.key, "images": {}}
         images: dict[str, Any] = data["images"]
         todo = []
         for f in files:
@@ -228,13 +232,9 @@ DETECTORS: Registry = Registry("preserve.detectors", "detector")
 """Detector factories (``name -> (**options) -> Detector``) for the ``target`` plugin; ``mtcnn`` is built in."""
 
 
-class FaceIndex(DetectionIndex):
-    """Cached MTCNN detections (``.preserve-faces.json`` beside the photos)."""
-
-    def __init__(self, detector_options: dict[str, Any] | None = None, max_side: int = 1024) -> None:
-        options = dict(detector_options or {})
-        super().__init__(lambda: mtcnn_detector(**options), {"detector": "mtcnn", "options": options},
-                         INDEX_NAME, max_side, lazy=True)
+def face_index(detector_options: dict[str, Any] | None = None, max_side: int = 1024) -> DetectionIndex:
+    """Cached MTCNN detections (``.preserve-faces.json`` beside the photos), as the face plugin keeps them."""
+    return DetectionIndex.registered("mtcnn", dict(detector_options or {}), INDEX_NAME, max_side)
 
 
 def _common_roots(dirs: Iterable[Path]) -> list[Path]:
