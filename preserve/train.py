@@ -7,11 +7,18 @@ A run lives in one folder::
     RUN_DIR/losses.png           those curves, drawn at the end of the run
     RUN_DIR/previews/*.png       the preview images stylized every N steps
     RUN_DIR/checkpoints/last.pt  model + optimiser + position in the data (atomic)
+    RUN_DIR/checkpoints/step-N.pt  kept copies every ``keep_every`` steps (to branch runs from)
     RUN_DIR/model.pt             the final model (loads with weights_only=True)
 
 ``resume=True`` continues from ``checkpoints/last.pt`` with the same
 optimiser state and data order, so N steps then N more equals 2N straight.
-Ctrl-C writes a checkpoint before stopping.
+Ctrl-C, or SIGTERM (a job scheduler's stop, ``kill``), writes a checkpoint before stopping.
+
+``init=CHECKPOINT`` starts a new run as a branch of another: model, optimiser
+and step come from that run's checkpoint and training goes on with this run's
+recipe. With the same data, batch and seed, the branch sees exactly the batches
+the other run saw after that step, so the two differ only in their recipes
+(this is how the face-preserving reference models are compared with the plain ones).
 """
 
 from __future__ import annotations
@@ -21,7 +28,9 @@ import dataclasses
 import json
 import math
 import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +76,8 @@ class TrainConfig:
     workers: int = 1
     log_every: int = 10
     checkpoint_every: int = 100
+    keep_every: int | None = None  # also keep checkpoints/step-N.pt every N steps
+    init: str | None = None  # start from another run's checkpoint (model, optimiser, step)
     preview_every: int = 100
     preview_images: list[str] = field(default_factory=list)
     tensorboard: bool | None = None  # None: on when tensorboard is installed
@@ -122,6 +133,8 @@ class Trainer:
             saved = torch.load(self.ckpt_path, map_location="cpu", weights_only=True)
             _check_resumable(config, json.loads(saved["config"]))
             self._saved: dict[str, Any] | None = saved
+        elif config.init:
+            self._saved = load_branch_point(config)
         else:
             self._saved = None
         self.dist = distributed.setup(self.device)
@@ -157,6 +170,8 @@ class Trainer:
             self.optimizer.load_state_dict(self._saved["optimizer"])
             self.step = int(self._saved["step"])
             self.skipped = json.loads(self._saved.get("skipped", "{}"))
+            if config.init and not resume and self.step >= self.total_steps:
+                raise ValueError(f"the run is already at step {self.step}; ask for more --steps than that")
         forward: torch.nn.Module = self.model
         if self.dist.enabled:  # built after loading: DDP starts every process from rank 0's weights
             forward = torch.nn.parallel.DistributedDataParallel(self.model)
@@ -180,6 +195,7 @@ class Trainer:
         window: dict[str, list[float]] = {}
         t_window = time.perf_counter()
         n_window = 0
+        restore_sigterm = _sigterm_as_interrupt()
         try:
             for batch in self._batches():
                 result = self.train_step(batch.images, batch.inputs)
@@ -202,6 +218,8 @@ class Trainer:
                     self.save_preview()
                 if main and self.step % self.config.checkpoint_every == 0 and self.step < self.total_steps:
                     self.save_checkpoint()
+                if main and self.config.keep_every and self.step % self.config.keep_every == 0:
+                    self.save_checkpoint(self.ckpt_path.with_name(f"step-{self.step}.pt"))
         except KeyboardInterrupt:
             if main:
                 self.save_checkpoint()
@@ -212,6 +230,7 @@ class Trainer:
                 self._tb = None
             raise
         finally:
+            restore_sigterm()
             if bar is not None:
                 bar.close()
         path = self.out / "model.pt"
@@ -301,7 +320,7 @@ class Trainer:
             self._tb.add_images("preview", out, self.step)
         return path
 
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self, path: Path | None = None) -> Path:
         state = {
             "format": CHECKPOINT_FORMAT,
             "model": self.model.state_dict(),
@@ -310,7 +329,7 @@ class Trainer:
             "config": json.dumps(self.config.to_json()),
             "skipped": json.dumps(self.skipped),
         }
-        return atomic_torch_save(state, self.ckpt_path)
+        return atomic_torch_save(state, path or self.ckpt_path)
 
     def save_model(self) -> Path:
         return save_model(self.model, self.out / "model.pt", recipe=self.config.recipe, steps=self.step,
@@ -356,6 +375,21 @@ class Trainer:
         return tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
 
 
+def _sigterm_as_interrupt() -> Callable[[], None]:
+    """Let SIGTERM stop training the way Ctrl-C does (checkpoint, then exit); returns the undo.
+
+    Background jobs ignore SIGINT, so ``kill`` (SIGTERM) is how a scheduler or a user stops them.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    return lambda: signal.signal(signal.SIGTERM, previous)
+
+
 _RESUME_MUST_MATCH = ("recipe", "image_size", "batch_size", "seed", "width", "flip", "data")
 
 
@@ -365,6 +399,25 @@ def _check_resumable(new: TrainConfig, saved: Mapping[str, Any]) -> None:
     if diffs:
         detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {current.get(k)!r}" for k in diffs)
         raise ValueError(f"cannot resume with different settings ({detail})")
+
+
+_BRANCH_MUST_MATCH = ("width",)
+
+
+def load_branch_point(config: TrainConfig) -> dict[str, Any]:
+    """The checkpoint ``config.init`` names, checked to fit this run's network."""
+    path = Path(config.init or "")
+    if not path.is_file():
+        raise FileNotFoundError(f"--init: no checkpoint at {path}")
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"--init: {path} is not a preserve training checkpoint (checkpoints/*.pt of a run)")
+    theirs = json.loads(saved["config"])
+    diffs = [k for k in _BRANCH_MUST_MATCH if theirs.get(k) != getattr(config, k)]
+    if diffs:
+        raise ValueError("--init: the checkpoint's network differs (" +
+                         "; ".join(f"{k}: {theirs.get(k)!r} vs {getattr(config, k)!r}" for k in diffs) + ")")
+    return saved
 
 
 def load_config(out: str | os.PathLike[str]) -> TrainConfig:
@@ -402,6 +455,8 @@ def build_config(
         raise ValueError("give a style image (--style IMAGE) for the default recipe, or a recipe (--recipe FILE)")
     recipe_dict = resolve_recipe(recipe, style, weights)
     data_list = [str(Path(d).resolve()) for d in ([data] if isinstance(data, (str, os.PathLike)) else data)]
+    if options.get("init"):
+        options["init"] = str(Path(options["init"]).resolve())
     return TrainConfig(data=data_list, out=str(out), recipe=recipe_dict, **options)
 
 

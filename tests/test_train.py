@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import pytest
 import torch
-
 from conftest import PHOTOS, small_recipe
+
 from preserve.stylize import load_model
 from preserve.train import TrainConfig, Trainer
 
@@ -58,6 +60,45 @@ def test_resume_refuses_a_different_recipe(tmp_path):
         Trainer(changed, resume=True)
 
 
+def test_branch_with_the_same_recipe_equals_straight_training(tmp_path):
+    straight = Trainer(_config(tmp_path / "a", PHOTOS, steps=5))
+    straight.fit()
+    Trainer(_config(tmp_path / "trunk", PHOTOS, steps=4, keep_every=2)).fit()
+    kept = sorted(p.name for p in (tmp_path / "trunk" / "checkpoints").glob("step-*.pt"))
+    assert kept == ["step-2.pt", "step-4.pt"]
+    branch = Trainer(_config(tmp_path / "branch", PHOTOS, steps=5,
+                             init=str(tmp_path / "trunk" / "checkpoints" / "step-2.pt")))
+    assert branch.step == 2
+    branch.fit()
+    a = load_model(tmp_path / "a" / "model.pt").state_dict()
+    b = load_model(tmp_path / "branch" / "model.pt").state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
+    steps = [json.loads(ln)["step"] for ln in (tmp_path / "branch" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [3, 4, 5]
+
+
+def test_branch_with_another_recipe_diverges_and_bad_branch_points_are_named(tmp_path):
+    Trainer(_config(tmp_path / "trunk", PHOTOS, steps=2)).fit()
+    last = tmp_path / "trunk" / "checkpoints" / "last.pt"
+    other = _config(tmp_path / "other", PHOTOS, steps=3, init=str(last))
+    other.recipe["tv"]["weight"] = 0.0
+    Trainer(other).fit()
+    same = _config(tmp_path / "same", PHOTOS, steps=3, init=str(last))
+    Trainer(same).fit()
+    a = load_model(tmp_path / "other" / "model.pt").state_dict()
+    b = load_model(tmp_path / "same" / "model.pt").state_dict()
+    assert any(not torch.allclose(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="already at step 2"):
+        Trainer(_config(tmp_path / "x", PHOTOS, steps=2, init=str(last)))
+    with pytest.raises(ValueError, match="width"):
+        Trainer(_config(tmp_path / "y", PHOTOS, steps=3, width=16, init=str(last)))
+    with pytest.raises(ValueError, match="not a preserve training checkpoint"):
+        Trainer(_config(tmp_path / "z", PHOTOS, steps=3, init=str(tmp_path / "trunk" / "model.pt")))
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        Trainer(_config(tmp_path / "w", PHOTOS, steps=3, init=str(tmp_path / "nothing.pt")))
+
+
 def test_unreadable_files_are_skipped_and_counted(tmp_path, photo_dir):
     trainer = Trainer(_config(tmp_path / "s", photo_dir, steps=4, batch_size=5))
     path = trainer.fit()
@@ -78,6 +119,20 @@ def test_interrupt_writes_a_checkpoint(tmp_path):
         trainer.fit(callback=stop)
     state = torch.load(tmp_path / "i" / "checkpoints" / "last.pt", weights_only=True)
     assert state["step"] == 3
+
+
+def test_sigterm_writes_a_checkpoint_like_ctrl_c(tmp_path):
+    trainer = Trainer(_config(tmp_path / "t", PHOTOS, steps=10))
+    before = signal.getsignal(signal.SIGTERM)
+
+    def terminate(step, result):
+        if step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(callback=terminate)
+    assert torch.load(tmp_path / "t" / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
+    assert signal.getsignal(signal.SIGTERM) is before
 
 
 def test_tensorboard_gets_per_term_scalars_and_previews(tmp_path):
