@@ -57,6 +57,17 @@ def test_facenet_graph_matches_opencv_on_the_whole_vector(facenet_embedder):
     np.testing.assert_allclose(ours, ref.forward(), atol=1e-5)
 
 
+@pytest.mark.parametrize("which", ["embedder", "facenet_embedder"])
+def test_a_batch_of_faces_embeds_like_each_face_alone(which, request):
+    net = request.getfixturevalue(which)
+    crops = torch.rand(3, 3, net.input_size, net.input_size, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        batched = net(crops)
+        alone = torch.cat([net(c[None]) for c in crops])
+    assert batched.shape == (3, net.dim)
+    torch.testing.assert_close(batched, alone, atol=1e-5, rtol=1e-4)
+
+
 def test_sface_conversion_matches_onnxruntime(embedder):
     ort = pytest.importorskip("onnxruntime")
     options = ort.SessionOptions()

@@ -146,6 +146,17 @@ def test_index_is_cached_and_incremental(tmp_path, face_plugin):
     assert len(calls) == 3 and len(again[str(data / "c.jpg")]) == 1
 
 
+def test_a_folder_of_symlinks_is_indexed_where_the_links_are(tmp_path, face_plugin):
+    links = tmp_path / "links"
+    links.mkdir()
+    (links / "portrait.jpg").symlink_to(PHOTOS / "grace_hopper.jpg")
+    index = face_index()
+    index._detector = face_plugin.index.detector()
+    faces = index.build([str(links / "portrait.jpg")], roots=[str(links)], progress=False)
+    assert len(faces[str(links / "portrait.jpg")]) == 1
+    assert "portrait.jpg" in json.loads((links / INDEX_NAME).read_text())["images"]
+
+
 def test_training_with_the_face_plugin_end_to_end(tmp_path, photo_dir):
     shutil.copy(PHOTOS / "grace_hopper.jpg", photo_dir / "grace_hopper.jpg")
     recipe = small_recipe(64)

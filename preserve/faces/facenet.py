@@ -165,6 +165,8 @@ class TFGraph(nn.Module):
             elif op == "Reshape":
                 y = get(ins[0])
                 shape = [int(v) for v in self.const(ins[1]).tolist()]
+                if shape and shape[0] == 1:
+                    shape[0] = y.shape[0]  # the graph was frozen with batch 1 folded into its shapes
                 if y.dim() == 4:
                     y = y.permute(0, 2, 3, 1)  # back to NHWC element order before a reshape
                 out = y.reshape(shape)

@@ -156,8 +156,11 @@ class DetectionIndex:
         One index is kept per root folder; ``roots`` defaults to the top-most
         folders that hold the files.
         """
-        resolved = {str(f): Path(f).resolve() for f in files}
-        root_list = [Path(r).resolve() for r in roots] if roots else _common_roots({p.parent for p in resolved.values()})
+        # Absolute but not resolved: a folder of symlinks (e.g. 'preserve faces split') is indexed where the
+        # links are, not where they point.
+        resolved = {str(f): Path(os.path.abspath(f)) for f in files}
+        root_list = ([Path(os.path.abspath(r)) for r in roots] if roots
+                     else _common_roots({p.parent for p in resolved.values()}))
         found: dict[Path, Faces] = {}
         for root in root_list:
             members = [p for p in resolved.values() if root in p.parents and p not in found]

@@ -61,16 +61,17 @@ def ship_model(model_file: str | os.PathLike[str], out: str | os.PathLike[str], 
     if "state_dict" not in state:
         raise ValueError(f"{model_file}: not a final model file (model.pt)")
     state["state_dict"] = {k: v.to(dtype) if v.is_floating_point() else v for k, v in state["state_dict"].items()}
-    state["recipe"] = json.dumps(_strip_paths(json.loads(state.get("recipe", "{}"))))
+    state["recipe"] = json.dumps(strip_paths(json.loads(state.get("recipe", "{}"))))
     state["info"] = json.dumps(info or {})
     return atomic_torch_save(state, Path(out))
 
 
-def _strip_paths(value: Any) -> Any:
+def strip_paths(value: Any) -> Any:
+    """``value`` (a recipe) with every absolute path cut to its file name."""
     if isinstance(value, dict):
-        return {k: _strip_paths(v) for k, v in value.items()}
+        return {k: strip_paths(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_strip_paths(v) for v in value]
+        return [strip_paths(v) for v in value]
     if isinstance(value, str) and os.path.isabs(value):
         return Path(value).name
     return value
