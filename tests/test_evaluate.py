@@ -8,6 +8,7 @@ import statistics
 
 import pytest
 import torch
+from PIL import Image
 
 from conftest import PHOTOS, STARRY_NIGHT
 from preserve.cli import main
@@ -28,17 +29,24 @@ def test_evaluate_end_to_end(tmp_path, capsys):
     a = _tiny(tmp_path / "plain" / "model.pt", 0, 0.3)
     b = _tiny(tmp_path / "gentle" / "model.pt", 1, 0.01)
     photos = [str(PHOTOS / n) for n in ("grace_hopper.jpg", "astronaut.jpg", "red_panda.jpg")]
+    pair = [Image.open(PHOTOS / n).convert("RGB").resize((256, 300)) for n in ("grace_hopper.jpg", "astronaut.jpg")]
+    two = Image.new("RGB", (512, 300))
+    two.paste(pair[0], (0, 0))
+    two.paste(pair[1], (256, 0))
+    two.save(tmp_path / "two_faces.jpg")  # two faces in one photo: embedded as one batch
+    photos.append(str(tmp_path / "two_faces.jpg"))
     assert main(["evaluate", "--models", str(a), str(b), "--photos", *photos, "--out", str(tmp_path / "ev"),
                  "--style", str(STARRY_NIGHT), "--size", "192"]) == 0
     out = tmp_path / "ev"
     for name in ("faces.csv", "faces.json", "summary.json", "histogram.png", "gallery.png"):
         assert (out / name).is_file(), name
     rows = json.loads((out / "faces.json").read_text())
-    assert len(rows) == 2 and {r["photo"].rsplit("/", 1)[-1] for r in rows} == {"grace_hopper.jpg", "astronaut.jpg"}
+    names = [r["photo"].rsplit("/", 1)[-1] for r in rows]
+    assert sorted(names) == ["astronaut.jpg", "grace_hopper.jpg", "two_faces.jpg", "two_faces.jpg"]
     with open(out / "faces.csv") as fh:
         table = list(csv.DictReader(fh))
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["faces"] == len(table) == 2
+    assert summary["faces"] == len(table) == 4
     for model in ("plain", "gentle"):
         for judge in ("sface", "facenet"):
             col = [float(r[f"{model}/{judge}"]) for r in table]
