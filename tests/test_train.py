@@ -21,6 +21,17 @@ def _config(out, data, **kw):
     return TrainConfig(**base)
 
 
+def _assert_same_model(run_a, run_b):
+    a = load_model(run_a / "model.pt").state_dict()
+    b = load_model(run_b / "model.pt").state_dict()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
+
+
+def _logged_steps(run):
+    return [json.loads(ln)["step"] for ln in (run / "metrics.jsonl").read_text().splitlines()]
+
+
 def test_short_training_lowers_the_style_loss(tmp_path):
     trainer = Trainer(_config(tmp_path / "run", PHOTOS, steps=30, bf16=None, lr=2e-3))
     batch = next(trainer._batches()).images
@@ -44,12 +55,8 @@ def test_resume_equals_straight_training(tmp_path):
     resumed = Trainer(_config(tmp_path / "b", PHOTOS, steps=6), resume=True)
     assert resumed.step == 3
     resumed.fit()
-    a = load_model(tmp_path / "a" / "model.pt").state_dict()
-    b = load_model(tmp_path / "b" / "model.pt").state_dict()
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
-    steps = [json.loads(ln)["step"] for ln in (tmp_path / "b" / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [1, 2, 3, 4, 5, 6]
+    _assert_same_model(tmp_path / "a", tmp_path / "b")
+    assert _logged_steps(tmp_path / "b") == [1, 2, 3, 4, 5, 6]
 
 
 def test_resume_refuses_a_different_recipe(tmp_path):
@@ -70,12 +77,8 @@ def test_branch_with_the_same_recipe_equals_straight_training(tmp_path):
                              init=str(tmp_path / "trunk" / "checkpoints" / "step-2.pt")))
     assert branch.step == 2
     branch.fit()
-    a = load_model(tmp_path / "a" / "model.pt").state_dict()
-    b = load_model(tmp_path / "branch" / "model.pt").state_dict()
-    for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=1e-4, atol=1e-5, msg=k)
-    steps = [json.loads(ln)["step"] for ln in (tmp_path / "branch" / "metrics.jsonl").read_text().splitlines()]
-    assert steps == [3, 4, 5]
+    _assert_same_model(tmp_path / "a", tmp_path / "branch")
+    assert _logged_steps(tmp_path / "branch") == [3, 4, 5]
 
 
 def test_branch_with_another_recipe_diverges_and_bad_branch_points_are_named(tmp_path):
