@@ -184,8 +184,18 @@ def card(name: str, style: str, variant: str, summary: dict[str, Any], facts: di
              f"stylized at {EVAL_SIZE} px: identity distance (squared L2 of normalised embeddings, 0 = same, "
              f"2 = unrelated) SFace {m['sface']['mean']:.3f}, FaceNet {m['facenet']['mean']:.3f}; "
              f"style loss {m['style_loss_mean']:.4g}, content loss {m['content_loss_mean']:.4g}. "
-             "docs/results.md compares the two models of this style."), ""]
+             "docs/results.md compares the two models of this style."), "", *_against_plain(summary, style, name)]
     return "\n".join(lines)
+
+
+def _against_plain(summary: dict[str, Any], style: str, name: str) -> list[str]:
+    if name == style:
+        return []
+    m = summary["models"]
+    key = f"improved_share_vs_{style}"
+    return [f"Against `{style}`: faces kept better for {pct(m[name]['facenet'][key])} by FaceNet (the independent "
+            f"judge) and {pct(m[name]['sface'][key])} by SFace; style loss "
+            f"{m[name]['style_loss_mean'] / m[style]['style_loss_mean']:.2f}x the plain model's.", ""]
 
 
 def main() -> None:
