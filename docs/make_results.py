@@ -193,9 +193,9 @@ def _against_plain(summary: dict[str, Any], style: str, name: str) -> list[str]:
         return []
     m = summary["models"]
     key = f"improved_share_vs_{style}"
-    return [f"Against `{style}`: faces kept better for {pct(m[name]['facenet'][key])} by FaceNet (the independent "
+    return [(f"Against `{style}`: faces kept better for {pct(m[name]['facenet'][key])} by FaceNet (the independent "
             f"judge) and {pct(m[name]['sface'][key])} by SFace; style loss "
-            f"{m[name]['style_loss_mean'] / m[style]['style_loss_mean']:.2f}x the plain model's.", ""]
+            f"{m[name]['style_loss_mean'] / m[style]['style_loss_mean']:.2f}x the plain model's."), ""]
 
 
 def main() -> None:
