@@ -12,7 +12,8 @@ again, by this session or a later one. Two styles can train side by side, one pr
     OMP_NUM_THREADS=1 nohup python benchmarks/reference_models.py --style starry_night > runs/logs/sn.log &
     OMP_NUM_THREADS=1 nohup python benchmarks/reference_models.py --style the_scream > runs/logs/ts.log &
 
-Then ``python docs/make_results.py`` evaluates, ships the models with their cards, and writes the page.
+``--trials`` also trains each style's branch at the other face weight (not shipped; docs/results.md
+compares it). Then ``python docs/make_results.py`` evaluates, ships the models with their cards, and writes the page.
 """
 from __future__ import annotations
 
@@ -33,6 +34,15 @@ PREVIEWS = [PREVIEW_FACE, PHOTOS / "colosseum.jpg"]
 # The Starry Night's branch at 1e5 painted yellow blobs over dark areas late in training (docs/results.md),
 # so its shipped branch uses 3e4.
 FACE_WEIGHTS = {"starry_night": 3e4, "the_scream": 1e5}
+# With --trials, a branch at the other weight too (runs/STYLE-faces-1e5, -3e4): not shipped, but
+# docs/make_results.py evaluates it, to show what the face weight trades.
+TRIAL_WEIGHTS = {"starry_night": 1e5, "the_scream": 3e4}
+
+
+def weight_tag(weight: float) -> str:
+    """``3e4`` for 30000.0: the suffix of a trial run's folder."""
+    mantissa, exponent = f"{weight:.0e}".split("e")
+    return f"{mantissa}e{int(exponent)}"
 
 
 def run(cmd: list[str]) -> None:
@@ -60,6 +70,7 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=900)
     parser.add_argument("--branch-at", type=int, default=600)
     parser.add_argument("--face", type=float, help="face weight of the preserving branch (default: per style)")
+    parser.add_argument("--trials", action="store_true", help="also train the unshipped branches at TRIAL_WEIGHTS")
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=4)
     args = parser.parse_args()
@@ -77,8 +88,11 @@ def main() -> int:
         train(plain, ["--style", str(STYLES[name]), "--keep-every", "50"], args)
         branch_point = plain / "checkpoints" / f"step-{args.branch_at}.pt"
         face = args.face if args.face is not None else FACE_WEIGHTS[name]
-        train(RUNS / f"{name}-faces", ["--style", str(STYLES[name]), "--face", str(face),
-                                       "--init", str(branch_point)], args)
+        branches = [(RUNS / f"{name}-faces", face)]
+        if args.trials:
+            branches.append((RUNS / f"{name}-faces-{weight_tag(TRIAL_WEIGHTS[name])}", TRIAL_WEIGHTS[name]))
+        for out, weight in branches:
+            train(out, ["--style", str(STYLES[name]), "--face", str(weight), "--init", str(branch_point)], args)
     return 0
 
 

@@ -176,7 +176,8 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 
 def _add_evaluate(sub: Any) -> None:
     p = sub.add_parser("evaluate", help="how recognisable faces stay under each model, judged by two embedders")
-    p.add_argument("--models", nargs="+", required=True, help="model.pt files or shipped style names; the first is the baseline")
+    p.add_argument("--models", nargs="+", required=True,
+                   help="model.pt files or shipped style names; the first is the baseline")
     p.add_argument("--photos", nargs="+", required=True, help="face photos (files or folders)")
     p.add_argument("--out", required=True, help="folder for faces.csv/json, summary.json, histogram.png, gallery.png")
     p.add_argument("--style", help="style image, to report each model's style and content loss too")
