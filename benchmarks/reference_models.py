@@ -12,8 +12,8 @@ again, by this session or a later one. Two styles can train side by side, one pr
     OMP_NUM_THREADS=1 nohup python benchmarks/reference_models.py --style starry_night > runs/logs/sn.log &
     OMP_NUM_THREADS=1 nohup python benchmarks/reference_models.py --style the_scream > runs/logs/ts.log &
 
-``--trials`` also trains each style's branch at the other face weight (not shipped; docs/results.md
-compares it). Then ``python docs/make_results.py`` evaluates, ships the models with their cards, and writes the page.
+``--trials`` also trains each style's branch at ``TRIAL_WEIGHTS`` (not shipped; docs/results.md compares
+it). Then ``python docs/make_results.py`` evaluates, ships the models with their cards, and writes the page.
 """
 from __future__ import annotations
 
