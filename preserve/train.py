@@ -393,11 +393,16 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
 _RESUME_MUST_MATCH = ("recipe", "image_size", "batch_size", "seed", "width", "flip", "data")
 
 
-def _check_resumable(new: TrainConfig, saved: Mapping[str, Any]) -> None:
+def _differences(new: TrainConfig, saved: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """The settings among ``keys`` where a checkpoint's config and this run's differ, as one line ('' if none)."""
     current = new.to_json()
-    diffs = [k for k in _RESUME_MUST_MATCH if current.get(k) != saved.get(k)]
-    if diffs:
-        detail = "; ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {current.get(k)!r}" for k in diffs)
+    return "; ".join(f"{k}: checkpoint {saved.get(k)!r} vs now {current.get(k)!r}"
+                     for k in keys if current.get(k) != saved.get(k))
+
+
+def _check_resumable(new: TrainConfig, saved: Mapping[str, Any]) -> None:
+    detail = _differences(new, saved, _RESUME_MUST_MATCH)
+    if detail:
         raise ValueError(f"cannot resume with different settings ({detail})")
 
 
@@ -412,11 +417,9 @@ def load_branch_point(config: TrainConfig) -> dict[str, Any]:
     saved = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"--init: {path} is not a preserve training checkpoint (checkpoints/*.pt of a run)")
-    theirs = json.loads(saved["config"])
-    diffs = [k for k in _BRANCH_MUST_MATCH if theirs.get(k) != getattr(config, k)]
-    if diffs:
-        raise ValueError("--init: the checkpoint's network differs (" +
-                         "; ".join(f"{k}: {theirs.get(k)!r} vs {getattr(config, k)!r}" for k in diffs) + ")")
+    detail = _differences(config, json.loads(saved["config"]), _BRANCH_MUST_MATCH)
+    if detail:
+        raise ValueError(f"--init: the checkpoint's network differs ({detail})")
     return saved
 
 
