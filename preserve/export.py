@@ -26,17 +26,16 @@ def export_onnx(model: TransformerNet | str | os.PathLike[str], out: str | os.Pa
 
     net = model if isinstance(model, TransformerNet) else load_model(model)
     net = net.float().eval()
-    target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
     dims = {0: "batch", 2: "height", 3: "width"}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the exporter warns about constant folding of dynamic slices
-        torch.onnx.export(net, (torch.rand(1, 3, 64, 64),), str(tmp), input_names=["image"],
-                          output_names=["stylized"], dynamic_axes={"image": dims, "stylized": dims},
-                          opset_version=opset, dynamo=False)
-    os.replace(tmp, target)
-    return target
+
+    def write(tmp: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the exporter warns about constant folding of dynamic slices
+            torch.onnx.export(net, (torch.rand(1, 3, 64, 64),), str(tmp), input_names=["image"],
+                              output_names=["stylized"], dynamic_axes={"image": dims, "stylized": dims},
+                              opset_version=opset, dynamo=False)
+
+    return atomic_write(out, write)
 
 
 class OnnxStylizer:

@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .atomic import atomic_write
+
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".ppm", ".pgm", ".pbm"})
 
 # Refuse decompression bombs loudly, but allow photos far beyond Pillow's default warning size.
@@ -109,15 +111,11 @@ def to_pil(rgb: torch.Tensor, alpha: torch.Tensor | None = None) -> Image.Image:
 def save_image(rgb: torch.Tensor, path: str | os.PathLike[str], alpha: torch.Tensor | None = None) -> Path:
     """Write atomically (temp file + rename), so an interrupted run never leaves half a PNG."""
     p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp")
     img = to_pil(rgb, alpha)
     fmt = Image.registered_extensions().get(p.suffix.lower(), "PNG")
     if fmt == "JPEG" and img.mode == "RGBA":
         img = img.convert("RGB")
-    img.save(tmp, format=fmt)
-    os.replace(tmp, p)
-    return p
+    return atomic_write(p, lambda tmp: img.save(tmp, format=fmt))
 
 
 def find_images(paths: list[str | os.PathLike[str]] | str | os.PathLike[str]) -> list[Path]:

@@ -42,7 +42,7 @@ MODEL_FORMAT = "preserve.transformer_net/1"
 def save_model(net: TransformerNet, path: str | os.PathLike[str], *, recipe: dict[str, Any] | None = None,
                steps: int = 0, image_size: int | None = None) -> Path:
     """Write a model file that :func:`load_model` (and ``torch.load(..., weights_only=True)``) reads."""
-    from .weights import atomic_torch_save
+    from .atomic import atomic_torch_save
 
     state = {
         "format": MODEL_FORMAT,

