@@ -115,9 +115,11 @@ class TargetPlugin(Plugin):
         if len(found) == 0:
             return loss
         index = found.image_index.to(ctx.stylized.device)
-        with torch.no_grad():
-            target = self.embedder.crop_and_embed(ctx.content, index, found.boxes, found.landmarks)
+        # Both sides in fp32, outside any autocast: an embedding of the content made in bf16 and one of the
+        # stylized image made in fp32 differ even for identical images, which biases the loss and its gradient.
         with torch.autocast(ctx.stylized.device.type, enabled=False):
+            with torch.no_grad():
+                target = self.embedder.crop_and_embed(ctx.content.float(), index, found.boxes, found.landmarks)
             emb = self.embedder.crop_and_embed(ctx.stylized.float(), index, found.boxes, found.landmarks)
         if self.distance == "squared_l2":
             per_item = (emb - target).pow(2).sum(dim=1)

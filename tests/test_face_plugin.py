@@ -62,6 +62,30 @@ def test_identical_images_give_zero_and_changes_give_more(face_plugin, hopper_fa
     assert 0 < float(other[0]) < float(noise[0])
 
 
+def test_identical_images_give_zero_under_bf16_autocast(face_plugin, hopper_faces):
+    img, faces = hopper_faces
+    crop, batch = _batch(img, faces)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        same = face_plugin(LossContext(crop, crop, inputs={"faces": batch}))
+    assert float(same[0]) < 1e-8
+
+
+def test_face_gradient_under_bf16_agrees_with_fp32(face_plugin, hopper_faces):
+    img, faces = hopper_faces
+    crop, batch = _batch(img, faces)
+    blurred = torch.nn.functional.avg_pool2d(crop, 5, 1, 2, count_include_pad=False)
+    grads, losses = [], []
+    for bf16 in (False, True):
+        x = blurred.clone().requires_grad_(True)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            loss = face_plugin(LossContext(x, crop, inputs={"faces": batch}))
+        loss.sum().backward()
+        grads.append(x.grad.flatten())
+        losses.append(float(loss[0].detach()))
+    assert losses[1] == pytest.approx(losses[0], rel=1e-4)
+    assert float(torch.nn.functional.cosine_similarity(grads[0], grads[1], dim=0)) > 0.999
+
+
 def test_images_without_faces_contribute_zero_and_grads_flow(face_plugin, hopper_faces):
     img, faces = hopper_faces
     crop, with_face = _batch(img, faces)
@@ -155,6 +179,34 @@ def test_a_folder_of_symlinks_is_indexed_where_the_links_are(tmp_path, face_plug
     faces = index.build([str(links / "portrait.jpg")], roots=[str(links)], progress=False)
     assert len(faces[str(links / "portrait.jpg")]) == 1
     assert "portrait.jpg" in json.loads((links / INDEX_NAME).read_text())["images"]
+
+
+def test_cli_index_and_the_face_plugin_share_one_index(tmp_path, photo_dir, monkeypatch):
+    """`preserve faces index` ahead of training means training detects nothing (one key for both)."""
+    from preserve.cli import main
+    from preserve.faces.index import DetectionIndex
+
+    shutil.copy(PHOTOS / "grace_hopper.jpg", photo_dir / "grace_hopper.jpg")
+    assert main(["faces", "index", str(photo_dir), "--no-progress"]) == 0
+    before = (photo_dir / INDEX_NAME).read_text()
+
+    def no_detection(self, path):
+        raise AssertionError(f"training detected {path} again")
+
+    monkeypatch.setattr(DetectionIndex, "detect_file", no_detection)
+    recipe = small_recipe(64)
+    recipe["face"] = {"weight": 1.0e4}
+    config = TrainConfig(data=[str(photo_dir)], out=str(tmp_path / "run"), recipe=recipe, image_size=96,
+                         batch_size=2, steps=1, workers=0, progress=False, preview_every=1000)
+    Trainer(config).fit()
+    assert (photo_dir / INDEX_NAME).read_text() == before
+
+
+def test_index_key_fills_in_the_detector_defaults():
+    assert face_index().key == face_index({"min_face_size": 20}).key
+    assert face_index().key != face_index({"min_face_size": 40}).key
+    with pytest.raises(TypeError, match="min_size"):
+        face_index({"min_size": 20})
 
 
 def test_training_with_the_face_plugin_end_to_end(tmp_path, photo_dir):
