@@ -67,8 +67,9 @@ class Mask:
         img = Image.fromarray(self.weights).resize(size, Image.Resampling.BILINEAR)
         arr = np.asarray(img, dtype=np.float32)
         left, top = int(round(t.left)), int(round(t.top))
-        crop = np.zeros((t.size, t.size), np.float32)
-        part = arr[top:top + t.size, left:left + t.size]
+        out_h, out_w = t.out_hw
+        crop = np.zeros((out_h, out_w), np.float32)
+        part = arr[top:top + out_h, left:left + out_w]
         crop[:part.shape[0], :part.shape[1]] = part
         return Mask(crop[:, ::-1].copy() if t.flip else crop)
 

@@ -20,10 +20,10 @@ from .recipe import Recipe
 def inputs_for(recipe: Recipe, path: str | os.PathLike[str], original_hw: tuple[int, int],
                target_hw: tuple[int, int]) -> dict[str, Any]:
     """The extra inputs the recipe's plugins need for one file shown at ``target_hw``."""
-    (h, w), (th, tw) = original_hw, target_hw
+    transform = CropTransform.scaled(original_hw, target_hw)
     inputs: dict[str, Any] = {}
     for name, table in recipe.annotate([str(path)], progress=False).items():
-        moved = table[str(path)].transformed(CropTransform(tw / w, th / h, 0, 0, max(th, tw), False))
+        moved = table[str(path)].transformed(transform)
         inputs[name] = type(moved).collate([moved])
     return inputs
 

@@ -77,3 +77,19 @@ def test_registered_face_segmenter_protects_faces(vgg19):
     corner_changed = img.clone()
     corner_changed[..., :30, :30] = 0.5  # the flag in the corner
     assert recipe(face_changed, img).raw["mask"] > 10 * recipe(corner_changed, img).raw["mask"]
+
+
+def test_masks_of_non_square_photos_land_in_place_in_optimisation_mode(tmp_path, vgg19):
+    """A 48x96 photo with its bottom half masked: the mask the plugin sees covers rows 24-48 (12-24 at half size)."""
+    from preserve.optimize import inputs_for
+
+    photo = tmp_path / "wide.png"
+    Image.fromarray(np.full((48, 96, 3), 128, np.uint8)).save(photo)
+    mask = np.zeros((48, 96), np.uint8)
+    mask[24:] = 255
+    Image.fromarray(mask).save(tmp_path / "wide.mask.png")
+    recipe = preserve.Recipe(vgg19, mask=5.0)
+    for target, half in (((48, 96), 24), ((24, 48), 12)):
+        weights = inputs_for(recipe, photo, (48, 96), target)["masks"][0]
+        assert weights.shape == target
+        assert weights[half + 1:].min() > 0.99 and weights[:half - 1].max() < 0.01

@@ -56,3 +56,25 @@ def test_training_with_a_custom_target(tmp_path, photo_dir):
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert all(x["middle"] > 0 and x["middle_targets"] == 2 for x in lines)
     assert any(p.name.startswith(".preserve-targets-") for p in photo_dir.iterdir())
+
+
+def test_a_box_only_detector_with_the_default_face_embedder():
+    """Detections without landmarks are cropped by their boxes (no 5-point alignment to do)."""
+    from conftest import PHOTOS
+    from preserve.imageio import load_image, resize
+
+    img = resize(load_image(PHOTOS / "grace_hopper.jpg").rgb, (256, 192))
+
+    def face_box(rgb: torch.Tensor):
+        return [[50.0, 40.0, 140.0, 150.0]], [1.0]  # Grace Hopper's face at this size (boxes only)
+
+    plugin = preserve.create("target", detector=face_box, min_size=16)  # default embedder: sface, aligned
+    batch = FaceBatch.from_list([plugin.index.detector()(img)])
+    assert batch.landmarks.shape == (1, 0, 2)
+    content = img[None]
+    assert float(plugin(LossContext(content, content, inputs={"targets": batch}))[0]) < 1e-8
+    blurred = torch.nn.functional.avg_pool2d(content, 9, 1, 4, count_include_pad=False).requires_grad_(True)
+    loss = plugin(LossContext(blurred, content, inputs={"targets": batch}))
+    loss.sum().backward()
+    assert float(loss[0].detach()) > 0.01 and blurred.grad[..., 40:150, 50:140].abs().sum() > 0
+    assert blurred.grad[..., 200:, :].abs().sum() == 0  # outside the grown box nothing moves

@@ -97,9 +97,16 @@ class FaceEmbedder(nn.Module):
     def forward(self, crops: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.embed(crops).float(), dim=1)
 
+    #: Box crops (for detections without landmarks) are grown by this fraction of the box, since
+    #: detector boxes are tighter than the region an aligned template covers.
+    box_margin: ClassVar[float] = 0.2
+
     def crop(self, images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
              landmarks: torch.Tensor) -> torch.Tensor:
-        """The embedder's input crops, differentiable in ``images``: 5-point alignment by default."""
+        """The embedder's input crops, differentiable in ``images``: 5-point alignment where the detections
+        carry the template's landmarks, otherwise a square crop of each box grown by ``box_margin``."""
+        if landmarks.shape[1] != self.template.shape[0]:
+            return box_crop(images, image_index, boxes, self.input_size, self.box_margin)
         return align(images, image_index, landmarks, self.template, self.input_size)
 
     def crop_and_embed(self, images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tensor,
