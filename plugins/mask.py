@@ -130,6 +130,7 @@ class MaskPlugin(Plugin):
         b, _, h, w = ctx.content.shape
         if self.mask_fn is not None:
             m = self.mask_fn(ctx.content).float()
+            self._stats = {"masked_images": float((m.flatten(1) > 0).any(dim=1).sum())}
         else:
             maps = ctx.inputs["masks"]
             m = torch.stack([torch.from_numpy(x) if x is not None else torch.full((h, w), self.default)

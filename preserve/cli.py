@@ -47,7 +47,11 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--lr", type=float)
     p.add_argument("--seed", type=int)
     p.add_argument("--width", type=int, help="TransformerNet base width (32 as in Johnson et al.)")
-    p.add_argument("--no-bf16", dest="bf16", action="store_false", default=None, help="train in float32")
+    p.add_argument("--device", default="auto",
+                   help="auto (CUDA when present, else CPU), cpu, cuda or cuda:N; under torchrun, cuda means "
+                        "the GPU of each process's LOCAL_RANK")
+    p.add_argument("--no-bf16", dest="bf16", action="store_false", default=None,
+                   help="train in float32 (default: bf16 autocast where the CPU or GPU supports it)")
     p.add_argument("--workers", type=int, help="data-loading worker processes (default 1)")
     p.add_argument("--compile", action="store_true", default=None,
                    help="torch.compile the style network (about 20%% faster steps after ~45 s of compiling)")
@@ -79,9 +83,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     style = args.style[0] if args.style and len(args.style) == 1 else args.style
     config = build_config(args.data, args.out, style=style, recipe=args.recipe, weights=weights,
                           resume=args.resume, **options)
-    trainer = Trainer(config, resume=args.resume, overwrite=args.overwrite)
+    trainer = Trainer(config, device=args.device, resume=args.resume, overwrite=args.overwrite)
     print(f"preserve: training {trainer.total_steps} steps on {len(trainer.dataset)} images "
-          f"({'bf16' if trainer.use_bf16 else 'fp32'}); run folder {args.out}", file=sys.stderr)
+          f"({trainer.device}, {'bf16' if trainer.use_bf16 else 'fp32'}); run folder {args.out}", file=sys.stderr)
     try:
         path = trainer.fit()
     except KeyboardInterrupt:

@@ -21,12 +21,14 @@ import json
 import os
 import random
 import statistics
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 from PIL import Image, ImageDraw
 
+from .atomic import atomic_write_text
 from .faces.embedders import EMBEDDERS
 from .faces.mtcnn import MTCNN
 from .imageio import ImageReadError, find_images, fit_size, load_image, resize
@@ -74,10 +76,14 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     rows: list[dict[str, Any]] = []
     losses: dict[str, dict[str, list[float]]] = {n: {"content": [], "style": []} for n in names}
     gallery: list[list[torch.Tensor]] = []
-    for path in find_images(list(photos)):
+    unreadable: dict[str, str] = {}
+    photo_files = find_images(list(photos))
+    for path in photo_files:
         try:
             img = load_image(path).rgb
-        except ImageReadError:
+        except ImageReadError as exc:
+            unreadable[str(path)] = str(exc)
+            print(f"preserve: skipping unreadable photo {exc}", file=sys.stderr)
             continue
         img = resize(img, fit_size(tuple(img.shape[-2:]), size))
         det = detector.detect(img[None])[0]
@@ -108,6 +114,8 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
                 y1, x1 = max(0, y1 - pad), max(0, x1 - pad)
                 gallery.append([t[:, y1:y2 + pad, x1:x2 + pad] for t in [img, *outs.values()]])
     summary = _summarise(rows, names, list(judges), losses)
+    summary["photos"] = len(photo_files) - len(unreadable)
+    summary["unreadable_photos"] = unreadable
     _write(out_dir, rows, summary, names, list(judges), gallery)
     return summary
 
@@ -137,8 +145,8 @@ def _summarise(rows: list[dict[str, Any]], names: list[str], judges: list[str],
 
 def _write(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], names: list[str], judges: list[str],
            gallery: list[list[torch.Tensor]]) -> None:
-    (out / "faces.json").write_text(json.dumps(rows, indent=1))
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    atomic_write_text(out / "faces.json", json.dumps(rows, indent=1))
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     fields = ["photo", "face", "box"] + [f"{n}/{j}" for n in names for j in judges]
     with open(out / "faces.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)

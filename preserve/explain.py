@@ -31,8 +31,9 @@ def explain(recipe: Recipe, image: str | os.PathLike[str], model: str | os.PathL
     if model is not None:
         net = load_model(model)
     else:
-        torch.manual_seed(0)
-        net = TransformerNet().eval()
+        with torch.random.fork_rng(devices=[]):  # seed 0 for the network, without touching the caller's RNG
+            torch.manual_seed(0)
+            net = TransformerNet().eval()
     with torch.no_grad():
         out = recipe(net(content).clamp(0, 1), content, inputs)
     total = float(out.total)

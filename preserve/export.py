@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import atomic_write
 from .models.transformer_net import TransformerNet
 
 OPSET = 17

@@ -46,7 +46,7 @@ from .models.transformer_net import TransformerNet
 from .recipe import Recipe, RecipeOutput, load_recipe_file, normalize_recipe
 from .stylize import save_model
 from .visual import plot_losses, save_grid
-from .atomic import atomic_torch_save
+from .atomic import FolderLock, atomic_torch_save, atomic_write_text
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
 
@@ -80,7 +80,7 @@ class TrainConfig:
     init: str | None = None  # start from another run's checkpoint (model, optimiser, step)
     preview_every: int = 100
     preview_images: list[str] = field(default_factory=list)
-    tensorboard: bool | None = None  # None: on when tensorboard is installed
+    tensorboard: bool = False  # also write TensorBoard events (needs the tensorboard package)
     progress: bool = True
     deterministic: bool = False
 
@@ -100,9 +100,9 @@ def default_recipe(style_image: str | list[str] | None, weights: Mapping[str, fl
     return terms
 
 
-def bf16_supported() -> bool:
-    """bf16 autocast pays off on CPUs with native bf16 (AVX512-BF16 / AMX) and on CUDA."""
-    if torch.cuda.is_available():
+def bf16_supported(device: torch.device | str = "cpu") -> bool:
+    """bf16 autocast pays off on CPUs with native bf16 (AVX512-BF16 / AMX) and on CUDA GPUs that have it."""
+    if torch.device(device).type == "cuda":
         return torch.cuda.is_bf16_supported()
     try:
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
@@ -113,17 +113,25 @@ def bf16_supported() -> bool:
 class Trainer:
     """Runs, logs, checkpoints and resumes one training run (see the module docstring)."""
 
-    def __init__(self, config: TrainConfig, *, device: str | torch.device = "cpu", resume: bool = False,
+    def __init__(self, config: TrainConfig, *, device: str | torch.device = "auto", resume: bool = False,
                  overwrite: bool = False, recipe: Recipe | None = None) -> None:
         """``recipe`` overrides ``config.recipe`` with a recipe built in Python (for terms with callables,
-        which a config file cannot hold); ``config.recipe`` is still what the run folder records."""
+        which a config file cannot hold); ``config.recipe`` is still what the run folder records.
+        ``device``: ``auto`` (CUDA when present, else CPU), ``cpu``, ``cuda`` or ``cuda:N``; under
+        torchrun a bare ``cuda`` is the GPU of the process's LOCAL_RANK."""
         self.config = config
-        self.device = torch.device(device)
+        self.device = distributed.resolve_device(device)
         self.out = Path(config.out)
         self.ckpt_path = self.out / "checkpoints" / "last.pt"
         self.resume = resume
         if resume and not self.ckpt_path.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint at {self.ckpt_path}")
+        if config.steps is not None and config.steps < 1:
+            raise ValueError(f"--steps must be at least 1, got {config.steps}")
+        if config.steps is None and config.epochs < 1:
+            raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
+        if self.out.exists() and not self.out.is_dir():
+            raise FileExistsError(f"--out {self.out} is a file; --out must be a folder (the run folder)")
         if not resume and not overwrite and self.ckpt_path.is_file():
             raise FileExistsError(
                 f"{self.out} already holds a run (checkpoints/last.pt). Continue it with --resume, "
@@ -142,7 +150,7 @@ class Trainer:
             raise ValueError(f"--batch-size {config.batch_size} (the global batch) must divide evenly over "
                              f"{self.dist.world_size} processes")
         self.local_batch = config.batch_size // self.dist.world_size
-        self.use_bf16 = bf16_supported() if config.bf16 is None else config.bf16
+        self.use_bf16 = bf16_supported(self.device) if config.bf16 is None else config.bf16
         if config.deterministic:
             torch.use_deterministic_algorithms(True)  # process-wide, as torch defines it
         torch.manual_seed(config.seed)
@@ -174,7 +182,8 @@ class Trainer:
                 raise ValueError(f"the run is already at step {self.step}; ask for more --steps than that")
         forward: torch.nn.Module = self.model
         if self.dist.enabled:  # built after loading: DDP starts every process from rank 0's weights
-            forward = torch.nn.parallel.DistributedDataParallel(self.model)
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            forward = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self._forward = torch.compile(forward) if config.compile else forward
         self._previews = self._load_previews()
         self._tb = None
@@ -186,9 +195,17 @@ class Trainer:
         With several processes, only the main one writes files; all of them train.
         """
         main = self.dist.is_main
+        lock = FolderLock(self.out).acquire() if main else None  # a second training into this --out refuses
+        try:
+            return self._fit(callback)
+        finally:
+            if lock is not None:
+                lock.release()
+
+    def _fit(self, callback: Callable[[int, RecipeOutput], None] | None) -> Path:
+        main = self.dist.is_main
         if main:
-            self.out.mkdir(parents=True, exist_ok=True)
-            (self.out / "config.json").write_text(json.dumps(self.config.to_json(), indent=2))
+            atomic_write_text(self.out / "config.json", json.dumps(self.config.to_json(), indent=2))
             self._trim_metrics()
             self._tb = self._open_tensorboard()
         bar = self._progress_bar() if main else None
@@ -239,7 +256,7 @@ class Trainer:
                 self.save_checkpoint()
                 self.save_preview()
                 if self.skipped:
-                    (self.out / "skipped.json").write_text(json.dumps(self.skipped, indent=2))
+                    atomic_write_text(self.out / "skipped.json", json.dumps(self.skipped, indent=2))
                 if (self.out / "metrics.jsonl").is_file():
                     plot_losses(self.out / "metrics.jsonl", self.out / "losses.png")
                 path = self.save_model()
@@ -258,13 +275,17 @@ class Trainer:
         with self.autocast():
             stylized = self._forward(x)
             result = self.recipe(stylized, x, inputs)
+        # Checked before the step (and in every process together), so the weights never take a NaN step
+        # and no checkpoint of them is ever written.
+        if not distributed.all_true(self.dist, math.isfinite(float(result.total.detach()))):
+            bad = {k: v for k, v in result.means().items() if not math.isfinite(v)}
+            raise FloatingPointError(
+                f"the loss became non-finite at step {self.step + 1} (terms: {bad or 'in another process'}); "
+                f"the weights are kept from step {self.step}. Lower --lr or the recipe's weights"
+            )
         self.optimizer.zero_grad(set_to_none=True)
         result.total.backward()
         self.optimizer.step()
-        if not math.isfinite(float(result.total.detach())):
-            raise FloatingPointError(
-                f"loss became {float(result.total)} at step {self.step + 1}; lower --lr or the recipe's weights"
-            )
         return result
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
@@ -278,7 +299,7 @@ class Trainer:
                                    rank=self.dist.rank, num_replicas=self.dist.world_size)
             loader = DataLoader(
                 self.dataset, batch_size=self.local_batch, sampler=sampler, collate_fn=collate,
-                num_workers=self.config.workers, persistent_workers=False,
+                num_workers=self.config.workers, persistent_workers=False, pin_memory=self.device.type == "cuda",
                 prefetch_factor=2 if self.config.workers > 0 else None,
             )
             for batch in loader:
@@ -290,6 +311,8 @@ class Trainer:
                     # Only broken files (here or in another process's share): count the step and move on
                     # together, so the data position and the processes stay in step.
                     self.step += 1
+                    if self.step >= self.total_steps:
+                        return
                     continue
                 yield batch
                 if self.step >= self.total_steps:
@@ -354,17 +377,15 @@ class Trainer:
         if not path.is_file():
             return
         keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= self.step]
-        path.write_text("".join(ln + "\n" for ln in keep))
+        atomic_write_text(path, "".join(ln + "\n" for ln in keep))
 
     def _open_tensorboard(self) -> Any:
-        if self.config.tensorboard is False:
+        if not self.config.tensorboard:
             return None
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:
-            if self.config.tensorboard:
-                raise
-            return None
+            raise ImportError("--tensorboard needs the tensorboard package: pip install 'preserve[tensorboard]'") from None
         return SummaryWriter(str(self.out / "tensorboard"), purge_step=self.step or None)
 
     def _progress_bar(self) -> Any:
@@ -472,7 +493,7 @@ def train(
     weights: Mapping[str, float | None] | None = None,
     resume: bool = False,
     overwrite: bool = False,
-    device: str = "cpu",
+    device: str = "auto",
     **options: Any,
 ) -> Path:
     """Train a style network and return the path of ``model.pt``.

@@ -35,6 +35,8 @@ def test_evaluate_end_to_end(tmp_path, capsys):
     two.paste(pair[1], (256, 0))
     two.save(tmp_path / "two_faces.jpg")  # two faces in one photo: embedded as one batch
     photos.append(str(tmp_path / "two_faces.jpg"))
+    (tmp_path / "truncated.jpg").write_bytes((PHOTOS / "dog.jpg").read_bytes()[:300])
+    photos.append(str(tmp_path / "truncated.jpg"))
     assert main(["evaluate", "--models", str(a), str(b), "--photos", *photos, "--out", str(tmp_path / "ev"),
                  "--style", str(STARRY_NIGHT), "--size", "192"]) == 0
     out = tmp_path / "ev"
@@ -47,6 +49,7 @@ def test_evaluate_end_to_end(tmp_path, capsys):
         table = list(csv.DictReader(fh))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["faces"] == len(table) == 4
+    assert summary["photos"] == 4 and list(summary["unreadable_photos"]) == [str(tmp_path / "truncated.jpg")]
     for model in ("plain", "gentle"):
         for judge in ("sface", "facenet"):
             col = [float(r[f"{model}/{judge}"]) for r in table]

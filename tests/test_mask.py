@@ -45,6 +45,7 @@ def test_only_masked_regions_cost(vgg19):
     right = recipe(right_changed, x).raw["mask"]
     left = recipe(left_changed, x).raw["mask"]
     assert torch.all(left > 20 * right)  # changes under the mask cost; away from it, only receptive-field spill
+    assert recipe.plugins["mask"].stats() == {"masked_images": 2.0}  # counted for masks from a callable too
 
 
 def test_mask_files_in_training(tmp_path, photo_dir):

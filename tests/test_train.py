@@ -10,6 +10,7 @@ import pytest
 import torch
 from conftest import PHOTOS, small_recipe
 
+import preserve
 from preserve.stylize import load_model
 from preserve.train import TrainConfig, Trainer
 
@@ -150,3 +151,72 @@ def test_tensorboard_gets_per_term_scalars_and_previews(tmp_path):
     assert {"loss/total", "loss/content", "loss/style", "loss/tv"} <= set(acc.Tags()["scalars"])
     assert [e.step for e in acc.Scalars("loss/style")] == [1, 2]
     assert "preview" in acc.Tags()["images"]
+
+
+@preserve.register("nan_after_two", override=True)
+class NanAfterTwo(preserve.Plugin):
+    """A test plugin whose loss turns NaN on its third call."""
+
+    card = preserve.PluginCard(name="nan_after_two", summary="NaN from the third call on", default_weight=1.0)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(self, ctx: preserve.LossContext) -> torch.Tensor:
+        self.calls += 1
+        value = ctx.stylized.mean((1, 2, 3))
+        return value * float("nan") if self.calls >= 3 else value
+
+
+def test_a_non_finite_loss_stops_before_the_weights_take_the_step(tmp_path):
+    recipe = {**small_recipe(64), "nan_after_two": 1.0}
+    trainer = Trainer(_config(tmp_path / "n", PHOTOS, steps=6, recipe=recipe, checkpoint_every=1))
+    with pytest.raises(FloatingPointError, match="step 3.*nan_after_two"):
+        trainer.fit()
+    assert all(torch.isfinite(p).all() for p in trainer.model.parameters())
+    saved = torch.load(tmp_path / "n" / "checkpoints" / "last.pt", weights_only=True)
+    assert saved["step"] == 2 and all(torch.isfinite(v).all() for v in saved["model"].values())
+    assert not (tmp_path / "n" / "model.pt").exists()
+
+
+def test_batches_of_only_unreadable_files_never_run_past_the_last_step(tmp_path):
+    data = tmp_path / "broken"
+    data.mkdir()
+    for i in range(6):
+        (data / f"{i}.jpg").write_bytes(b"not a jpeg")
+    trainer = Trainer(_config(tmp_path / "b", data, steps=2, batch_size=2))
+    trainer.fit()
+    assert trainer.step == 2 and len(trainer.skipped) == 4
+
+
+def test_bad_step_counts_and_out_paths_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="--steps must be at least 1"):
+        Trainer(_config(tmp_path / "z", PHOTOS, steps=0))
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(FileExistsError, match="must be a folder"):
+        Trainer(_config(tmp_path / "afile", PHOTOS))
+
+
+def test_a_second_training_into_a_running_run_folder_is_refused(tmp_path):
+    from preserve.atomic import FolderBusyError, FolderLock
+
+    trainer = Trainer(_config(tmp_path / "busy", PHOTOS, steps=1))
+    with FolderLock(tmp_path / "busy"):  # as a running training holds it (a lock per open file, so this works
+        with pytest.raises(FolderBusyError, match="in use by a running training"):  # within one process too)
+            trainer.fit()
+    trainer.fit()
+    assert (tmp_path / "busy" / "model.pt").is_file()
+
+
+def test_device_choice():
+    from preserve.distributed import resolve_device
+
+    assert resolve_device("auto") == torch.device("cuda" if torch.cuda.is_available() else "cpu", 0) or \
+        resolve_device("auto") == torch.device("cpu")
+    assert resolve_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+    with pytest.raises(ValueError, match="unsupported device|unknown device"):
+        resolve_device("tpu")
