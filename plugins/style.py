@@ -13,6 +13,7 @@ from preserve.imageio import load_image
 from preserve.plugin import LossContext, Needs, Plugin, PluginCard
 
 DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+REDUCTIONS = ("mean", "sum")
 
 
 class StylePlugin(Plugin):
@@ -22,6 +23,13 @@ class StylePlugin(Plugin):
     tensors in [0, 1]); with several, the target Grams are their weighted mean
     (``blend``). Style images larger than ``size`` on their longer side are
     scaled down once, before their Grams are computed and cached.
+
+    ``reduction`` says how the C x C entries of each layer's squared Gram
+    difference are reduced: ``mean`` (the default) divides by C², as
+    pytorch/examples' fast_neural_style and the paper's code do (``mse_loss``
+    of the Grams), so published weights such as 1e10 apply to it; ``sum`` is
+    the squared Frobenius norm of Johnson et al.'s eq. 3, which weighs the
+    512-channel relu4_3 64x more, relative to the 64-channel relu1_2, than ``mean`` does.
     """
 
     card = PluginCard(
@@ -39,8 +47,12 @@ class StylePlugin(Plugin):
         layer_weights: Sequence[float] | None = None,
         size: int | None = 512,
         blend: Sequence[float] | None = None,
+        reduction: str = "mean",
     ) -> None:
         super().__init__()
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"style: 'reduction' must be one of {REDUCTIONS}, got {reduction!r}")
+        self.reduction = reduction
         if image is None:
             raise ValueError("style: give 'image', a style image path (or a list of them)")
         self.sources = list(image) if isinstance(image, (list, tuple)) else [image]
@@ -85,10 +97,10 @@ class StylePlugin(Plugin):
         total = torch.zeros(ctx.batch_size, device=ctx.stylized.device)
         for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)):
             target = getattr(self, f"target_{i}")
-            g = gram_matrix(ctx.stylized_features[layer])
-            total = total + w * (g - target).pow(2).flatten(1).mean(dim=1)
+            sq = (gram_matrix(ctx.stylized_features[layer]) - target).pow(2).flatten(1)
+            total = total + w * (sq.mean(dim=1) if self.reduction == "mean" else sq.sum(dim=1))
         return total
 
     def describe(self) -> dict[str, Any]:
         names = [os.fspath(s) if not isinstance(s, torch.Tensor) else "<tensor>" for s in self.sources]
-        return {"image": names, "layers": list(self.layers), "size": self.size}
+        return {"image": names, "layers": list(self.layers), "size": self.size, "reduction": self.reduction}

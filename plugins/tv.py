@@ -11,7 +11,12 @@ from preserve.plugin import LossContext, Plugin, PluginCard
 
 
 class TotalVariationPlugin(Plugin):
-    """Mean absolute (``power=1``) or squared (``power=2``) difference of neighbouring pixels."""
+    """Mean absolute (``power=1``) or squared (``power=2``) difference of neighbouring pixels.
+
+    By default a mean over pixels in [0, 1]. ``reduction="sum"`` with ``pixel_range=255`` is the sum of
+    absolute differences on 0-255 pixels that Johnson-style code computes, the scale at which the paper's
+    TV weight (1e-6) applies (``examples/recipes/paper.yaml``).
+    """
 
     card = PluginCard(
         name="tv",
@@ -20,14 +25,20 @@ class TotalVariationPlugin(Plugin):
         reference="Mahendran & Vedaldi 2015; Johnson et al. 2016",
     )
 
-    def __init__(self, power: float = 1.0) -> None:
+    def __init__(self, power: float = 1.0, reduction: str = "mean", pixel_range: float = 1.0) -> None:
         super().__init__()
         if power <= 0:
             raise ValueError("tv: 'power' must be positive")
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"tv: 'reduction' must be 'mean' or 'sum', got {reduction!r}")
+        if pixel_range <= 0:
+            raise ValueError("tv: 'pixel_range' must be positive")
         self.power = float(power)
+        self.reduction = reduction
+        self.pixel_range = float(pixel_range)
 
     def forward(self, ctx: LossContext) -> torch.Tensor:
-        return total_variation(ctx.stylized, self.power)
+        return total_variation(ctx.stylized * self.pixel_range, self.power, self.reduction)
 
     def describe(self) -> dict[str, Any]:
-        return {"power": self.power}
+        return {"power": self.power, "reduction": self.reduction, "pixel_range": self.pixel_range}

@@ -23,13 +23,16 @@ def per_sample_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return diff.pow(2).flatten(1).mean(dim=1)
 
 
-def total_variation(images: torch.Tensor, power: float = 1.0) -> torch.Tensor:
-    """Mean absolute (power 1) or squared (power 2) neighbour difference per sample."""
+def total_variation(images: torch.Tensor, power: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+    """Absolute (power 1) or squared (power 2) neighbour differences per sample: their mean over each
+    direction (``mean``, summed over the two directions), or their plain sum (``sum``)."""
     x = images.float()
     dh = (x[..., 1:, :] - x[..., :-1, :]).abs()
     dw = (x[..., :, 1:] - x[..., :, :-1]).abs()
     if power != 1.0:
         dh, dw = dh.pow(power), dw.pow(power)
+    if reduction == "sum":
+        return dh.flatten(1).sum(dim=1) + dw.flatten(1).sum(dim=1)
     return _mean_or_zero(dh) + _mean_or_zero(dw)
 
 

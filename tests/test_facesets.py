@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -9,17 +11,20 @@ from hypothesis import strategies as st
 from preserve.cli import main
 from preserve.facesets import EVAL_SHARE, build_split, ctu_split, group_key, split_names
 
-names = st.builds(lambda g, a, rest: f"{g}_{a}_{rest}.jpg", st.sampled_from(["Female", "Male", "male"]),
-                  st.integers(18, 60), st.integers(1, 9))
+# Names made from a known (gender, age) group, so the test knows each name's group without group_key.
+groups = st.tuples(st.sampled_from(["Female", "Male", "male"]), st.integers(18, 60))
+named = st.lists(st.tuples(groups, st.integers(1, 9)), min_size=1, max_size=60, unique=True)
 
 
-@given(st.lists(names, min_size=1, max_size=60, unique=True))
-def test_split_keeps_groups_whole_and_gives_at_most_a_third_to_eval(files):
+@given(named)
+def test_split_keeps_groups_whole_and_gives_at_most_a_third_to_eval(items):
+    files = [f"{g}_{a}_{rest}.jpg" for (g, a), rest in items]
+    truth = {f"{g}_{a}_{rest}.jpg": (g.lower(), a) for (g, a), rest in items}
     splits = split_names(files)
     assert set(splits) == set(files)
-    by_group: dict[str, set[str]] = {}
+    by_group: dict[tuple[str, int], set[str]] = {}
     for f, s in splits.items():
-        by_group.setdefault(group_key(f), set()).add(s)
+        by_group.setdefault(truth[f], set()).add(s)
     assert all(len(sides) == 1 for sides in by_group.values())
     assert sum(s == "eval" for s in splits.values()) <= EVAL_SHARE * len(files)
     assert split_names(list(reversed(files))) == splits
@@ -35,6 +40,13 @@ def test_real_split_is_disjoint_and_the_cli_builds_it(tmp_path, capsys):
     train, evaluation = ctu_split("train"), ctu_split("eval")
     assert len(train) + len(evaluation) == 186 and 50 <= len(evaluation) <= 62
     assert not {group_key(p.name) for p in train} & {group_key(p.name) for p in evaluation}
+    # The same by a parse of the names written here (gender word, then the age), independent of group_key.
+    def person(name: str) -> tuple[str, str]:
+        m = re.search(r"(female|male|mlae)_?(\d+)", name.lower())
+        assert m, name
+        return ("male" if m.group(1) == "mlae" else m.group(1), m.group(2))
+
+    assert not {person(p.name) for p in train} & {person(p.name) for p in evaluation}
     assert main(["faces", "split", "eval", str(tmp_path / "eval")]) == 0
     assert sorted(p.name for p in (tmp_path / "eval").iterdir()) == [p.name for p in evaluation]
     assert main(["faces", "split", "eval", str(tmp_path / "eval")]) == 0  # the same split again: fine

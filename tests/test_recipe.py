@@ -36,9 +36,26 @@ def test_one_encoder_pass_per_batch_for_the_union_of_layers(vgg19):
     ]
     assert set(out.terms) == {"content", "style", "tv"}
     assert all(v.shape == (2,) for v in out.terms.values())
-    torch.testing.assert_close(out.total, torch.stack(list(out.terms.values())).sum(0).mean())
-    for name, w in recipe.weights.items():
-        torch.testing.assert_close(out.terms[name], out.raw[name] * w)
+
+
+def test_the_shared_pass_gives_what_each_term_gives_alone(vgg19):
+    """One recipe (one encoder pass for all) against three one-term recipes with weight 1: same per-image values,
+    and the total is the batch mean of the weighted sum."""
+    style = {"image": str(STARRY_NIGHT), "size": 64}
+    g = torch.Generator().manual_seed(3)
+    x, y = torch.rand(2, 3, 32, 32, generator=g), torch.rand(2, 3, 32, 32, generator=g)
+    weights = {"content": 2.0, "style": 0.5, "tv": 30.0}
+    together = Recipe(vgg19, content=weights["content"], style={**style, "weight": weights["style"]},
+                      tv=weights["tv"])(x, y)
+    alone = {name: Recipe(vgg19, **{name: {**(style if name == "style" else {}), "weight": 1.0}})(x, y)
+             for name in weights}
+    expected_total = 0.0
+    for name, w in weights.items():
+        per_image = alone[name].raw[name]
+        torch.testing.assert_close(together.raw[name], per_image)
+        torch.testing.assert_close(together.terms[name], w * per_image)
+        expected_total += float((w * per_image).mean())
+    assert float(together.total) == pytest.approx(expected_total, rel=1e-5)
 
 
 def test_style_targets_are_cached_buffers(vgg19):
@@ -108,3 +125,39 @@ def test_unknown_encoder_layer_is_reported(vgg19):
 def test_unknown_encoder_name():
     with pytest.raises(preserve.UnknownNameError, match="vgg19"):
         Recipe("vgg91", tv=1.0)
+
+
+def test_style_reductions_against_numpy(vgg19):
+    """'mean' is mse_loss of the Grams (pytorch/examples); 'sum' is eq. 3's squared Frobenius norm."""
+    import numpy as np
+
+    from preserve_plugins.style import StylePlugin
+
+    style = torch.rand(3, 48, 48, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(2, 3, 40, 40, generator=torch.Generator().manual_seed(1))
+    feats = vgg19(x, {"relu2_2"})["relu2_2"].double().numpy()
+    target = vgg19(style[None], {"relu2_2"})["relu2_2"].double().numpy()[0]
+
+    def gram(f):
+        c, h, w = f.shape
+        m = f.reshape(c, h * w)
+        return m @ m.T / (c * h * w)
+
+    sq = [((gram(f) - gram(target)) ** 2) for f in feats]
+    for reduction, expected in (("mean", [s.mean() for s in sq]), ("sum", [s.sum() for s in sq])):
+        plugin = StylePlugin(image=style, layers=["relu2_2"], reduction=reduction)
+        plugin.setup(vgg19)
+        got = plugin(preserve.LossContext(x, x, {"relu2_2": vgg19(x, {"relu2_2"})["relu2_2"]}))
+        np.testing.assert_allclose(got.numpy(), expected, rtol=1e-3)
+    with pytest.raises(ValueError, match="reduction"):
+        StylePlugin(image=style, reduction="max")
+
+
+def test_tv_sum_on_0_255_pixels_against_numpy():
+    import numpy as np
+
+    x = torch.rand(2, 3, 9, 7, generator=torch.Generator().manual_seed(2))
+    tv = preserve.create("tv", reduction="sum", pixel_range=255)
+    y = x.double().numpy() * 255
+    expected = [np.abs(np.diff(i, axis=1)).sum() + np.abs(np.diff(i, axis=2)).sum() for i in y]
+    np.testing.assert_allclose(tv(preserve.LossContext(x, x)).numpy(), expected, rtol=1e-5)
