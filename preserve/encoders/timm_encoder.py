@@ -52,4 +52,5 @@ class TimmEncoder(Encoder):
 
 
 def timm_encoder(*, model: str, path: str, out_indices: tuple[int, ...] | None = None) -> TimmEncoder:
+    """Any timm backbone (features_only, layers stage0..N) from a local weights file; never downloads."""
     return TimmEncoder(model, path, out_indices)
