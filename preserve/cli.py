@@ -124,7 +124,7 @@ def _add_stylize(sub: Any) -> None:
 
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
-    from .stylize import ModelFileError, load_network, stylize
+    from .stylize import load_network, stylize
 
     if args.optimize:
         return _cmd_optimize(args)
@@ -136,18 +136,17 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
               "--style IMAGE", file=sys.stderr)
         return 2
 
-    try:
-        if args.style:
-            from .styles import style_path
+    if args.style:
+        from .styles import style_path
 
-            args.model = str(style_path(args.style[0]))
-        model = load_network(args.model, args.backend)
-    except (FileNotFoundError, ModelFileError, ImportError) as exc:
-        print(f"preserve: error: {exc}", file=sys.stderr)
-        return 2
+        args.model = str(style_path(args.style[0]))
+    model = load_network(args.model, args.backend)
     report = stylize(model, args.inputs, args.out, size=args.size, bf16=args.bf16, suffix=f".{args.format}",
                      grid=args.grid, progress=args.progress, preserve_color=args.preserve_color)
     print(f"preserve: wrote {len(report.written)} image(s) to {args.out}", file=sys.stderr)
+    if report.not_images:
+        print(f"preserve: left out {len(report.not_images)} file(s) whose suffix is not an image's "
+              f"(e.g. {report.not_images[0]})", file=sys.stderr)
     if report.failed:
         print(f"preserve: {len(report.failed)} input(s) failed:", file=sys.stderr)
         for path, err in report.failed.items():
@@ -208,13 +207,8 @@ def _add_export(sub: Any) -> None:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx
-    from .stylize import ModelFileError
 
-    try:
-        print(export_onnx(args.model, args.out, opset=args.opset))
-    except ModelFileError as exc:
-        print(f"preserve: error: {exc}", file=sys.stderr)
-        return 2
+    print(export_onnx(args.model, args.out, opset=args.opset))
     return 0
 
 
@@ -230,12 +224,19 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     if not args.recipe and not args.style:
         print("preserve: error: --optimize needs --style IMAGE or --recipe FILE", file=sys.stderr)
         return 2
+    if args.steps < 1:
+        print(f"preserve: error: --steps must be at least 1, got {args.steps}", file=sys.stderr)
+        return 2
     style = args.style[0] if args.style and len(args.style) == 1 else args.style
     # Optimising pixels from the photo needs a stronger style term than training a network does.
     weights = {"style": OPTIMIZE_STYLE_WEIGHT} if args.recipe is None else {}
     recipe = Recipe.from_dict(resolve_recipe(args.recipe, style, weights))
     failed = 0
-    for path in find_images(args.inputs):
+    paths = find_images(args.inputs)
+    if not paths:
+        print(f"preserve: error: no images found in {' '.join(args.inputs)}", file=sys.stderr)
+        return 2
+    for path in paths:
         try:
             image, history = optimize_file(recipe, path, size=args.size or 384, steps=args.steps,
                                            method=args.method, bf16=not args.no_bf16_optimize)
@@ -391,8 +392,10 @@ def _cmd_faces(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="preserve", description=__doc__)
+    parser = argparse.ArgumentParser(prog="preserve", description=__doc__,
+                                     epilog="Errors print one line; add --debug (anywhere) for the traceback.")
     parser.add_argument("--version", action="version", version=f"preserve {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_stylize(sub)
@@ -402,20 +405,61 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plugins(sub)
     _add_weights(sub)
     _add_faces(sub)
+    _remember_leaf_parsers(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from .recipe import RecipeError
-    from .registry import UnknownNameError
+def _remember_leaf_parsers(parser: argparse.ArgumentParser) -> None:
+    """Each subcommand's parser records itself, so a mistyped option is reported with that command's usage."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                child.set_defaults(_parser=child)
+                _remember_leaf_parsers(child)
 
+
+def _expected_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean bad input or a refused action: one line for the user, not a traceback."""
+    from .atomic import FolderBusyError
+    from .registry import UnknownNameError
+    from .weights import WeightsUnavailableError
+
+    return (ValueError, OSError, ArithmeticError, ImportError, UnknownNameError, FolderBusyError,
+            WeightsUnavailableError)
+
+
+def _one_line_warnings(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                       file: Any = None, line: str | None = None) -> None:
+    print(f"preserve: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    import warnings
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        getattr(args, "_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warnings
     try:
         return int(args.func(args) or 0)
-    except (RecipeError, UnknownNameError, FileNotFoundError, FileExistsError, ValueError) as exc:
-        print(f"preserve: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("preserve: interrupted", file=sys.stderr)
+        return 130
+    except _expected_errors() as exc:
+        if debug:
+            raise
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"preserve: error: {message}", file=sys.stderr)
         return 2
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

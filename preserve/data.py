@@ -19,11 +19,10 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
 from torch.utils.data import Dataset, Sampler
 
 from .annotations import Annotation, CropTransform
-from .imageio import find_images
+from .imageio import decode_float, find_images, open_image, resize
 
 
 def _generator(*keys: int) -> torch.Generator:
@@ -59,38 +58,32 @@ class Batch:
         return len(self.paths)
 
 
-_SWAPS_AXES = {5, 6, 7, 8}  # EXIF orientations that rotate by 90 degrees
-
-
 def load_rgb_square(path: str | os.PathLike[str], size: int, generator: torch.Generator | None,
                     flip: bool) -> tuple[torch.Tensor, CropTransform]:
     """Decode, scale the shorter side to ``size`` and crop a ``size`` square (random if a generator is given).
 
-    Returns the crop and the :class:`CropTransform` that maps file coordinates into it.
+    Decoding is :func:`preserve.imageio.open_image`'s, as for stylizing (16-bit, palette, CMYK alike;
+    a JPEG much larger than the crop is decoded at a reduced scale). Returns the crop and the
+    :class:`CropTransform` that maps file coordinates into it.
     """
-    with Image.open(path) as img:
-        full_w, full_h = img.size
-        if img.getexif().get(0x0112, 1) in _SWAPS_AXES:
-            full_w, full_h = full_h, full_w
-        img.draft("RGB", (size, size))  # JPEG: decode at a reduced scale when the photo is much larger
-        img = ImageOps.exif_transpose(img)
-        img = img.convert("RGB")
-        w, h = img.size
-        scale = size / min(w, h)
-        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
-        img = img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=3.0)
-        if generator is None:
-            left, top = (nw - size) // 2, (nh - size) // 2
-        else:
-            left = int(torch.randint(0, nw - size + 1, (1,), generator=generator))
-            top = int(torch.randint(0, nh - size + 1, (1,), generator=generator))
-        img = img.crop((left, top, left + size, top + size))
-        mirrored = bool(flip and generator is not None and bool(torch.rand((), generator=generator) < 0.5))
-        if mirrored:
-            img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
-        arr = np.asarray(img, dtype=np.float32) / 255.0
+    img, (full_h, full_w) = open_image(path, min_side=size)
+    rgb, _ = decode_float(img, path)
+    h, w = rgb.shape[:2]
+    scale = size / min(w, h)
+    nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+    x = torch.from_numpy(np.ascontiguousarray(rgb.transpose(2, 0, 1)))
+    x = resize(x, (nh, nw))
+    if generator is None:
+        left, top = (nw - size) // 2, (nh - size) // 2
+    else:
+        left = int(torch.randint(0, nw - size + 1, (1,), generator=generator))
+        top = int(torch.randint(0, nh - size + 1, (1,), generator=generator))
+    x = x[:, top:top + size, left:left + size]
+    mirrored = bool(flip and generator is not None and bool(torch.rand((), generator=generator) < 0.5))
+    if mirrored:
+        x = x.flip(-1)
     transform = CropTransform(nw / full_w, nh / full_h, left, top, size, mirrored)
-    return torch.from_numpy(arr.transpose(2, 0, 1).copy()), transform
+    return x.contiguous(), transform
 
 
 class ImageFolder(Dataset):

@@ -21,7 +21,7 @@ def explain(recipe: Recipe, image: str | os.PathLike[str], model: str | os.PathL
     The stylized image is ``model``'s output, or without a model the output of an untrained
     TransformerNet (seed 0): the point training starts from.
     """
-    from .stylize import load_model
+    from .models.io import load_model
 
     src = load_image(image).rgb
     hw = tuple(src.shape[-2:])

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .atomic import atomic_write
+from .models.io import ModelFileError, load_model
 from .models.transformer_net import TransformerNet
 
 OPSET = 17
@@ -23,8 +24,6 @@ OPSET = 17
 def export_onnx(model: TransformerNet | str | os.PathLike[str], out: str | os.PathLike[str],
                 opset: int = OPSET) -> Path:
     """Write ``model`` (a TransformerNet or a model.pt path) to ``out`` as ONNX with dynamic H and W."""
-    from .stylize import load_model
-
     net = model if isinstance(model, TransformerNet) else load_model(model)
     net = net.float().eval()
     dims = {0: "batch", 2: "height", 3: "width"}
@@ -51,7 +50,11 @@ class OnnxStylizer:
         options.log_severity_level = 3
         if threads:
             options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # noqa: BLE001 - onnxruntime raises its own classes for every kind of bad file
+            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            raise ModelFileError(f"{path}: not a usable ONNX model ({reason})") from None
         self.input_name = self.session.get_inputs()[0].name
 
     def __call__(self, images: torch.Tensor) -> torch.Tensor:

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -33,6 +35,10 @@ RESERVED_KEYS = frozenset({"encoder"})
 
 class RecipeError(ValueError):
     """A recipe file or mapping that cannot be used; the message says where and why."""
+
+
+class RecipeWarning(UserWarning):
+    """A recipe that works but probably not as meant (a negative weight, say)."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,11 @@ def parse_terms(spec: Mapping[str, Any], base_dir: str | os.PathLike[str] | None
             weight = float(weight)
         except (TypeError, ValueError):
             raise RecipeError(f"term {name!r}: weight must be a number, got {weight!r}") from None
+        if not math.isfinite(weight):
+            raise RecipeError(f"term {name!r}: weight must be finite, got {weight}")
+        if weight < 0:
+            warnings.warn(f"term {name!r} has a negative weight ({weight:g}): training will push its loss up, "
+                          "not down", RecipeWarning, stacklevel=2)
         if base_dir is not None:
             options = _resolve_paths(options, getattr(card, "path_options", ()), Path(base_dir))
         terms.append(TermSpec(name, plugin, weight, options))
@@ -165,7 +176,7 @@ class Recipe(nn.Module):
         for term in self.term_specs:
             try:
                 plugin = PLUGINS.create(term.plugin, **term.options)
-            except TypeError as exc:
+            except (TypeError, ValueError, OSError) as exc:  # bad options, a missing or unreadable file
                 raise RecipeError(f"term {term.name!r} (plugin {term.plugin!r}): {exc}") from None
             if not isinstance(plugin, Plugin):
                 raise RecipeError(f"plugin {term.plugin!r} did not build a preserve.Plugin (got {type(plugin).__name__})")

@@ -11,9 +11,7 @@ returned report with the file named.
 from __future__ import annotations
 
 import copy
-import json
 import os
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -22,7 +20,9 @@ import torch
 import torch.nn.functional as F
 
 from .color import luminance_only
-from .imageio import ImageReadError, fit_size, is_image_path, load_image, resize, save_image
+from .export import OnnxStylizer, export_onnx
+from .imageio import MASK_MARK, ImageReadError, fit_size, is_image_path, load_image, resize, save_image
+from .models.io import MODEL_FORMAT, ModelFileError, load_model, save_model  # noqa: F401 - re-exported
 from .models.transformer_net import TransformerNet
 from .visual import save_grid
 
@@ -30,53 +30,6 @@ MIN_SIDE = 16  # reflection padding and two stride-2 convolutions need a few pix
 #: Above this many pixels a torch network runs in overlapping tiles (see preserve.tiling), so memory stays bounded.
 TILE_ABOVE_PIXELS = 2048 * 2048
 TILE_SIZE = 1024
-
-
-class ModelFileError(ValueError):
-    """A file that is not a preserve model."""
-
-
-MODEL_FORMAT = "preserve.transformer_net/1"
-
-
-def save_model(net: TransformerNet, path: str | os.PathLike[str], *, recipe: dict[str, Any] | None = None,
-               steps: int = 0, image_size: int | None = None) -> Path:
-    """Write a model file that :func:`load_model` (and ``torch.load(..., weights_only=True)``) reads."""
-    from .atomic import atomic_torch_save
-
-    state = {
-        "format": MODEL_FORMAT,
-        "state_dict": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
-        "config": json.dumps(net.config()),
-        "recipe": json.dumps(recipe or {}),
-        "steps": steps,
-        "image_size": image_size,
-    }
-    return atomic_torch_save(state, Path(path))
-
-
-def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> TransformerNet:
-    """Load a ``model.pt`` written by training (or a training checkpoint), safely (``weights_only=True``)."""
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"model file not found: {p}")
-    try:
-        state = torch.load(p, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - a pickle or zip error both mean 'not a model file'
-        raise ModelFileError(f"{p}: not a preserve model file ({type(exc).__name__}: {exc})") from None
-    if not isinstance(state, dict):
-        raise ModelFileError(f"{p}: not a preserve model file")
-    if "state_dict" in state:  # final model
-        config = json.loads(state.get("config", "{}"))
-        weights = state["state_dict"]
-    elif "model" in state and "config" in state:  # training checkpoint
-        config = {"width": json.loads(state["config"]).get("width", 32)}
-        weights = state["model"]
-    else:
-        raise ModelFileError(f"{p}: not a preserve model file (keys: {sorted(state)[:6]})")
-    model = TransformerNet(**config)
-    model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
-    return model.to(device).eval()
 
 
 Network = Callable[[torch.Tensor], torch.Tensor]
@@ -135,8 +88,6 @@ def load_network(path: str | os.PathLike[str], backend: str = "torch") -> Transf
         if p.suffix == ".onnx":
             raise ModelFileError(f"{p}: an ONNX file runs with --backend onnxruntime")
         return load_model(p)
-    from .export import OnnxStylizer, export_onnx
-
     if p.suffix != ".onnx":
         if not p.is_file():
             raise FileNotFoundError(f"model file not found: {p}")
@@ -151,22 +102,33 @@ def load_network(path: str | os.PathLike[str], backend: str = "torch") -> Transf
 
 @dataclass
 class StylizeReport:
+    """What a :func:`stylize` call did: files written, inputs that failed (path -> reason), and files inside
+    the given folders that were left out because their suffix is not an image's."""
+
     written: list[Path] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    not_images: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
 
-def _plan_outputs(inputs: Sequence[str | os.PathLike[str]], out_dir: Path, suffix: str) -> list[tuple[Path, Path]]:
-    """(input, output) pairs; files under a folder keep their relative path, so names never collide."""
+def _plan_outputs(inputs: Sequence[str | os.PathLike[str]], out_dir: Path, suffix: str,
+                  not_images: list[str]) -> list[tuple[Path, Path]]:
+    """(input, output) pairs; files under a folder keep their relative path, so names never collide.
+
+    Files inside folders that are not images by their suffix are appended to ``not_images``.
+    """
     pairs: list[tuple[Path, Path]] = []
     for item in inputs:
         p = Path(item)
         if p.is_dir():
-            for f in sorted(x for x in p.rglob("*") if x.is_file() and is_image_path(x) and not x.name.startswith(".")):
-                pairs.append((f, (out_dir / f.relative_to(p)).with_suffix(suffix)))
+            for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
+                if is_image_path(f):
+                    pairs.append((f, (out_dir / f.relative_to(p)).with_suffix(suffix)))
+                elif MASK_MARK not in f.name.lower():
+                    not_images.append(str(f))
         else:
             pairs.append((p, (out_dir / p.name).with_suffix(suffix)))
     seen: dict[Path, int] = {}
@@ -196,8 +158,15 @@ def stylize(
     if bf16 and isinstance(net, TransformerNet):
         net = for_inference(net, bf16=True)
     items = [inputs] if isinstance(inputs, (str, os.PathLike)) else list(inputs)
-    pairs = _plan_outputs(items, Path(out_dir), suffix if suffix.startswith(".") else f".{suffix}")
+    out_path = Path(out_dir)
+    if out_path.exists() and not out_path.is_dir():
+        raise FileExistsError(f"--out {out_path} is a file; --out must be a folder for the stylized images")
     report = StylizeReport()
+    pairs = _plan_outputs(items, out_path, suffix if suffix.startswith(".") else f".{suffix}", report.not_images)
+    if not pairs:
+        raise FileNotFoundError(f"no images found in {', '.join(map(str, items))}"
+                                + (f" ({len(report.not_images)} file(s) with other suffixes)" if report.not_images
+                                   else ""))
     before: list[torch.Tensor] = []
     after: list[torch.Tensor] = []
     iterator: Any = pairs
@@ -207,10 +176,9 @@ def stylize(
         iterator = tqdm(pairs, desc="stylize", unit="img", dynamic_ncols=True)
     for src, dst in iterator:
         try:
-            img = load_image(src)
-        except (ImageReadError, OSError) as exc:
-            report.failed[str(src)] = str(exc)
-            print(f"preserve: error: {exc}", file=sys.stderr)
+            img = load_image(src, max_side=size)
+        except ImageReadError as exc:
+            report.failed[str(src)] = exc.reason
             continue
         rgb, alpha = img.rgb, img.alpha
         if size is not None:

@@ -44,7 +44,7 @@ from .data import Batch, EpochSampler, ImageFolder, collate
 from .imageio import load_image, resize
 from .models.transformer_net import TransformerNet
 from .recipe import Recipe, RecipeOutput, load_recipe_file, normalize_recipe
-from .stylize import save_model
+from .models.io import save_model
 from .visual import plot_losses, save_grid
 from .atomic import FolderLock, atomic_torch_save, atomic_write_text
 
@@ -130,15 +130,16 @@ class Trainer:
             raise ValueError(f"--steps must be at least 1, got {config.steps}")
         if config.steps is None and config.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
-        if self.out.exists() and not self.out.is_dir():
-            raise FileExistsError(f"--out {self.out} is a file; --out must be a folder (the run folder)")
+        for folder in (self.out, *self.out.parents):
+            if folder.exists() and not folder.is_dir():
+                raise FileExistsError(f"--out {self.out}: {folder} is a file; --out must be a folder (the run folder)")
         if not resume and not overwrite and self.ckpt_path.is_file():
             raise FileExistsError(
                 f"{self.out} already holds a run (checkpoints/last.pt). Continue it with --resume, "
                 "start over with --overwrite, or choose another --out"
             )
         if resume:
-            saved = torch.load(self.ckpt_path, map_location="cpu", weights_only=True)
+            saved = read_checkpoint(self.ckpt_path, "--resume")
             _check_resumable(config, json.loads(saved["config"]))
             self._saved: dict[str, Any] | None = saved
         elif config.init:
@@ -430,14 +431,32 @@ def _check_resumable(new: TrainConfig, saved: Mapping[str, Any]) -> None:
 _BRANCH_MUST_MATCH = ("width",)
 
 
+class CheckpointError(ValueError):
+    """A file that is not a readable preserve training checkpoint."""
+
+
+def read_checkpoint(path: Path, option: str) -> dict[str, Any]:
+    """A training checkpoint, loaded safely (``weights_only``: pickled code never runs) and checked."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - truncated zip, pickle payload, wrong file: all 'not a checkpoint'
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise CheckpointError(f"{option}: {path} is not a readable preserve checkpoint "
+                              f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
+    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{option}: {path} is not a preserve training checkpoint (checkpoints/*.pt of a run)")
+    bad = [k for k, v in saved["model"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{option}: {path} holds non-finite weights ({bad[0]}, ...)")
+    return saved
+
+
 def load_branch_point(config: TrainConfig) -> dict[str, Any]:
     """The checkpoint ``config.init`` names, checked to fit this run's network."""
     path = Path(config.init or "")
     if not path.is_file():
         raise FileNotFoundError(f"--init: no checkpoint at {path}")
-    saved = torch.load(path, map_location="cpu", weights_only=True)
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
-        raise ValueError(f"--init: {path} is not a preserve training checkpoint (checkpoints/*.pt of a run)")
+    saved = read_checkpoint(path, "--init")
     detail = _differences(config, json.loads(saved["config"]), _BRANCH_MUST_MATCH)
     if detail:
         raise ValueError(f"--init: the checkpoint's network differs ({detail})")
@@ -507,11 +526,26 @@ def train(
     return Trainer(config, device=device, resume=resume, overwrite=overwrite).fit()
 
 
+def _check_style_image(style: str | os.PathLike[str]) -> None:
+    """A style given by the user must be an image file; a shipped style's name is for stylizing, not training."""
+    if Path(style).is_file():
+        return
+    from .styles import list_styles
+
+    if str(style) in list_styles():
+        raise FileNotFoundError(f"--style {style}: that is the name of a shipped style model, which "
+                                f"'preserve stylize --style {style}' applies; training and --optimize need a style image file "
+                                "(for example examples/data/styles/starry_night.jpg)")
+    raise FileNotFoundError(f"--style {style}: no such style image")
+
+
 def resolve_recipe(recipe: str | os.PathLike[str] | Mapping[str, Any] | None,
                    style: str | list[str] | None, weights: Mapping[str, float | None] | None = None) -> dict[str, Any]:
     """A plain recipe mapping with absolute file paths, from a file, a mapping or the defaults."""
     weights = dict(weights or {})
     style_abs: str | list[str] | None
+    for s in [] if style is None else [style] if isinstance(style, (str, os.PathLike)) else style:
+        _check_style_image(s)
     if style is None:
         style_abs = None
     elif isinstance(style, (list, tuple)):

@@ -214,16 +214,9 @@ class DetectionIndex:
 
     def detect_file(self, path: str | os.PathLike[str]) -> Faces:
         """Detect in one file; coordinates in the file's own pixels (after EXIF orientation)."""
-        img = load_image(path)
+        img = load_image(path, max_side=self.max_side)  # decoded reduced where the file is much larger
         rgb = img.rgb
-        h, w = rgb.shape[-2:]
-        scale = 1.0
-        if max(h, w) > self.max_side:
-            from ..imageio import fit_size, resize
-
-            size = fit_size((h, w), self.max_side)
-            rgb = resize(rgb, size)
-            scale = w / size[1]
+        scale = img.original_hw[1] / rgb.shape[-1]
         det = self.detector()(rgb)
         return Faces(np.asarray(det.boxes, np.float32) * scale, np.asarray(det.landmarks, np.float32) * scale,
                      np.asarray(det.scores, np.float32))
