@@ -44,7 +44,6 @@ class FacePlugin(TargetPlugin):
         super().__init__(detector="mtcnn", embedder=embedder, distance=distance, min_size=min_face_size,
                          min_score=min_score, detector_options=detector, input_name="faces",
                          index_max_side=index_max_side, index_name=INDEX_NAME)
-        self.min_face_size = self.min_size
 
     def describe(self) -> dict[str, Any]:
         return {"embedder": self.embedder_name, "distance": self.distance, "min_face_size": self.min_size,

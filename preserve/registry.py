@@ -77,14 +77,6 @@ class Registry(Generic[T]):
         dist = getattr(getattr(ep, "dist", None), "name", None) or "unknown distribution"
         self._entries[ep.name] = _Entry(factory, f"entry point ({dist})")
 
-    def reload(self) -> None:
-        """Forget what entry points gave and read the group again (after ``pip install``)."""
-        with self._lock:
-            self._entries = {k: v for k, v in self._entries.items() if v.source == "register()"}
-            self._failures.clear()
-            self._loaded = False
-        self._discover()
-
     # -- registration --------------------------------------------------------
     def register(
         self, name: str | None = None, *, override: bool = False

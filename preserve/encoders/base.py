@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import ClassVar, Iterable
 
 import torch
-from torch import nn
+
+from ..frozen import Frozen
 
 
-class Encoder(nn.Module):
+class Encoder(Frozen):
     """A frozen feature extractor taking RGB images in [0, 1].
 
     ``layer_names`` lists the layers in forward order; :meth:`forward` runs
@@ -19,16 +20,6 @@ class Encoder(nn.Module):
 
     name: ClassVar[str] = "encoder"
     layer_names: tuple[str, ...] = ()
-
-    def freeze(self) -> "Encoder":
-        self.eval()
-        for p in self.parameters():
-            p.requires_grad_(False)
-        return self
-
-    def train(self, mode: bool = True) -> "Encoder":
-        # A loss network stays in eval mode whatever its parent module does.
-        return super().train(False)
 
     def check_layers(self, layers: Iterable[str]) -> None:
         unknown = sorted(set(layers) - set(self.layer_names))

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..frozen import Frozen
 from ..registry import Registry
 
 EMBEDDERS: Registry = Registry("preserve.face_embedders", "face embedder")
@@ -73,7 +74,7 @@ def box_crop(images: torch.Tensor, image_index: torch.Tensor, boxes: torch.Tenso
     return roi_align(images.float(), rois, (size, size), 1.0, sampling_ratio=2, aligned=True)
 
 
-class FaceEmbedder(nn.Module):
+class FaceEmbedder(Frozen):
     """Base of every face embedder: frozen, eval mode, L2-normalised output."""
 
     name: ClassVar[str] = "embedder"
@@ -81,15 +82,6 @@ class FaceEmbedder(nn.Module):
     dim: ClassVar[int] = 128
     template: ClassVar[torch.Tensor] = ARCFACE_112
     licence: ClassVar[str] = ""
-
-    def freeze(self) -> "FaceEmbedder":
-        self.eval()
-        for p in self.parameters():
-            p.requires_grad_(False)
-        return self
-
-    def train(self, mode: bool = True) -> "FaceEmbedder":
-        return super().train(False)
 
     def embed(self, crops: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

@@ -19,6 +19,7 @@ from torch import nn
 from torchvision.ops import batched_nms, roi_align
 
 from .. import weights
+from ..frozen import freeze
 
 PNET, RNET, ONET = weights.MTCNN_PNET, weights.MTCNN_RNET, weights.MTCNN_ONET
 
@@ -144,9 +145,7 @@ class MTCNN(nn.Module):
         for net, spec, key in ((self.pnet, PNET, "pnet"), (self.rnet, RNET, "rnet"), (self.onet, ONET, "onet")):
             path = paths.get(key) or weights.resolve(spec)
             net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True), strict=True)
-        self.eval()
-        for p in self.parameters():
-            p.requires_grad_(False)
+        freeze(self)
 
     @torch.no_grad()
     def detect(self, images: torch.Tensor | Sequence[torch.Tensor]) -> list[Detections]:
