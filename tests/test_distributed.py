@@ -55,3 +55,26 @@ def test_two_processes_match_one_at_the_same_global_batch(tmp_path):
                            capture_output=True, text=True, env=env, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
     assert torch.load(tmp_path / "two" / "model.pt", weights_only=True)["steps"] == 5
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("torchrun") and not os.path.exists(os.path.join(os.path.dirname(sys.executable),
+                    "torchrun")), reason="torchrun is not installed")
+def test_two_processes_train_with_the_face_plugin_and_share_its_index(tmp_path):
+    """Rank 0 builds the face index, rank 1 reads it; both embed with the same converted SFace file."""
+    torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
+    data = tmp_path / "faces"
+    data.mkdir()
+    for name in ("grace_hopper.jpg", "astronaut.jpg", "dog.jpg", "coffee.jpg"):
+        shutil.copy(PHOTOS / name, data / name)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    run = subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m", "preserve.cli", "train",
+                          "--data", str(data), "--style", str(STARRY_NIGHT), "--face", "3e4", "--image-size", "96",
+                          "--batch-size", "4", "--steps", "2", "--workers", "0", "--no-progress", "--log-every", "1",
+                          "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    index = json.loads((data / ".preserve-faces.json").read_text())
+    assert sorted(index["images"]) == ["astronaut.jpg", "coffee.jpg", "dog.jpg", "grace_hopper.jpg"]
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [1, 2] and all("face" in r and "face_faces" in r for r in lines)
+    assert sum(r["face_faces"] for r in lines) > 0
