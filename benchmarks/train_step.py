@@ -11,9 +11,15 @@ once, mean-squared-error losses. Ours: bf16 autocast (fp32 Grams and
 reductions), channels_last, content features under ``no_grad`` and only up to
 the layer the content term reads, cached style targets.
 
-Peak resident memory of each configuration is measured in a child process.
+``--levers`` also times ours with one lever off at a time (fp32 instead of
+bf16 autocast; contiguous instead of channels_last), so the levers table in
+docs/benchmarks.md comes from the same run.
 
-    python benchmarks/train_step.py [--steps 6] [--rounds 2]
+Peak resident memory of each configuration is measured in a child process
+that builds only that configuration (the reference child reads its batches
+from the dataset, not through our Trainer).
+
+    python benchmarks/train_step.py [--steps 6] [--rounds 2] [--compile] [--levers]
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ import torch
 from common import machine
 import torch.nn.functional as F
 
+from preserve.data import ImageFolder
 from preserve.functional import gram_matrix
 from preserve.models.transformer_net import TransformerNet
 from preserve.recipe import Recipe
@@ -43,15 +50,21 @@ PHOTOS = ROOT / "examples/data/photos"
 STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
 
-def ours(args: argparse.Namespace, compile: bool = False) -> Trainer:
-    config = TrainConfig(data=[str(PHOTOS)], out=f"/tmp/preserve-bench-train-{compile}",
+def ours(args: argparse.Namespace, compile: bool = False, bf16: bool | None = None,
+         channels_last: bool = True) -> Trainer:
+    config = TrainConfig(data=[str(PHOTOS)], out=f"/tmp/preserve-bench-train-{compile}-{bf16}-{channels_last}",
                          recipe=default_recipe(str(STYLE)), image_size=args.image_size, batch_size=args.batch_size,
-                         steps=10**6, workers=0, progress=False, compile=compile)
-    return Trainer(config, overwrite=True)
+                         steps=10**6, workers=0, progress=False, compile=compile, bf16=bf16,
+                         channels_last=channels_last)
+    return Trainer(config, overwrite=True, device="cpu")
 
 
-def batches(trainer: Trainer, n: int) -> list[torch.Tensor]:
-    return [b.images for _, b in zip(range(n), trainer._batches())]
+def batches(args: argparse.Namespace, n: int) -> list[torch.Tensor]:
+    """The first ``n`` batches of random crops of the shipped photos (seed 0), read from the dataset directly."""
+    data = ImageFolder(str(PHOTOS), args.image_size, seed=0)
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0)).tolist()
+    crops = [data[(i, 0)].image for i in (order * (1 + n * args.batch_size // len(order)))[:n * args.batch_size]]
+    return [torch.stack(crops[k:k + args.batch_size]) for k in range(0, len(crops), args.batch_size)]
 
 
 class ReferenceLoop:
@@ -104,23 +117,23 @@ def main() -> None:
     parser.add_argument("--image-size", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--compile", action="store_true", help="also time ours with --compile (adds ~1 min)")
+    parser.add_argument("--levers", action="store_true", help="also time ours with bf16 off, and channels_last off")
     parser.add_argument("--measure-rss", choices=["ours", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--out", default=str(ROOT / "benchmarks/results/train_step.json"))
     args = parser.parse_args()
 
     if args.measure_rss:
-        if args.measure_rss == "ours":
-            trainer = ours(args)
-            step = trainer.train_step
-        else:
-            trainer, step = ours(args), ReferenceLoop().step  # the trainer only supplies the same batches
-        time_steps(step, batches(trainer, args.steps), args.steps)
+        step = ours(args).train_step if args.measure_rss == "ours" else ReferenceLoop().step
+        time_steps(step, batches(args, args.steps), args.steps)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
         return
     configs = {"reference": ReferenceLoop().step, "ours": ours(args).train_step}
     if args.compile:
         configs["ours_compiled"] = ours(args, compile=True).train_step
-    images = batches(ours(args), args.steps)
+    if args.levers:
+        configs["ours_fp32"] = ours(args, bf16=False).train_step
+        configs["ours_contiguous"] = ours(args, channels_last=False).train_step
+    images = batches(args, args.steps)
     for step in configs.values():
         time_steps(step, images, 1)  # warm-up (and compilation)
     samples: dict[str, list[float]] = {k: [] for k in configs}
