@@ -8,6 +8,7 @@ import torch
 from kornia.filters import gaussian_blur2d
 
 from preserve.color import chroma
+from preserve.functional import per_sample_mse
 from preserve.plugin import LossContext, Plugin, PluginCard
 
 
@@ -41,8 +42,7 @@ class ColorPlugin(Plugin):
 
     def forward(self, ctx: LossContext) -> torch.Tensor:
         with torch.autocast(ctx.stylized.device.type, enabled=False):
-            diff = self._smooth(chroma(ctx.stylized)) - self._smooth(chroma(ctx.content))
-        return diff.pow(2).flatten(1).mean(dim=1)
+            return per_sample_mse(self._smooth(chroma(ctx.stylized)), self._smooth(chroma(ctx.content)))
 
     def describe(self) -> dict[str, Any]:
         return {"blur_sigma": self.blur_sigma}

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import torch
 
 from preserve.functional import per_sample_mse
-from preserve.plugin import LossContext, Needs, Plugin, PluginCard
+from preserve.plugin import LossContext, Needs, Plugin, PluginCard, layer_spec
 
 
 class ContentPlugin(Plugin):
@@ -22,12 +22,7 @@ class ContentPlugin(Plugin):
 
     def __init__(self, layers: Sequence[str] = ("relu2_2",), layer_weights: Sequence[float] | None = None) -> None:
         super().__init__()
-        self.layers = tuple([layers] if isinstance(layers, str) else layers)
-        if not self.layers:
-            raise ValueError("content: 'layers' must name at least one encoder layer")
-        self.layer_weights = tuple(layer_weights) if layer_weights is not None else (1.0,) * len(self.layers)
-        if len(self.layer_weights) != len(self.layers):
-            raise ValueError("content: 'layer_weights' needs one number per layer")
+        self.layers, self.layer_weights = layer_spec("content", layers, layer_weights)
 
     def needs(self) -> Needs:
         layers = frozenset(self.layers)

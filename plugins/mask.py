@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from preserve.annotations import CropTransform
-from preserve.plugin import LossContext, Needs, Plugin, PluginCard
+from preserve.plugin import LossContext, Needs, Plugin, PluginCard, layer_spec
 from preserve.registry import Registry
 
 MaskFn = Callable[[torch.Tensor], torch.Tensor]
@@ -101,7 +101,7 @@ class MaskPlugin(Plugin):
             mask_fn = SEGMENTERS.create(str(options.pop("name")), **options)
         if not suffix.startswith(".mask."):
             raise ValueError("mask: 'suffix' must start with '.mask.' (such files are never used as photos)")
-        self.layers = tuple([layers] if isinstance(layers, str) else layers)
+        self.layers, _ = layer_spec("mask", layers)
         self.suffix = suffix
         self.default = float(default)
         self.mask_fn = mask_fn

@@ -8,9 +8,9 @@ from typing import Any, Sequence
 import torch
 
 from preserve.encoders.base import Encoder
-from preserve.functional import gram_matrix
+from preserve.functional import gram_matrix, per_sample_mse
 from preserve.imageio import load_image
-from preserve.plugin import LossContext, Needs, Plugin, PluginCard
+from preserve.plugin import LossContext, Needs, Plugin, PluginCard, layer_spec
 
 DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 REDUCTIONS = ("mean", "sum")
@@ -56,10 +56,7 @@ class StylePlugin(Plugin):
         if image is None:
             raise ValueError("style: give 'image', a style image path (or a list of them)")
         self.sources = list(image) if isinstance(image, (list, tuple)) else [image]
-        self.layers = tuple([layers] if isinstance(layers, str) else layers)
-        self.layer_weights = tuple(layer_weights) if layer_weights is not None else (1.0,) * len(self.layers)
-        if len(self.layer_weights) != len(self.layers):
-            raise ValueError("style: 'layer_weights' needs one number per layer")
+        self.layers, self.layer_weights = layer_spec("style", layers, layer_weights)
         self.size = size
         blend_w = list(blend) if blend is not None else [1.0] * len(self.sources)
         if len(blend_w) != len(self.sources) or sum(blend_w) <= 0:
@@ -97,8 +94,11 @@ class StylePlugin(Plugin):
         total = torch.zeros(ctx.batch_size, device=ctx.stylized.device)
         for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)):
             target = getattr(self, f"target_{i}")
-            sq = (gram_matrix(ctx.stylized_features[layer]) - target).pow(2).flatten(1)
-            total = total + w * (sq.mean(dim=1) if self.reduction == "mean" else sq.sum(dim=1))
+            g = gram_matrix(ctx.stylized_features[layer])
+            if self.reduction == "mean":
+                total = total + w * per_sample_mse(g, target.expand_as(g))
+            else:
+                total = total + w * (g - target).pow(2).flatten(1).sum(dim=1)
         return total
 
     def describe(self) -> dict[str, Any]:

@@ -38,6 +38,19 @@ class PluginCard:
     reference: str | None = None
 
 
+def layer_spec(plugin: str, layers: str | Sequence[str],
+               layer_weights: Sequence[float] | None = None) -> tuple[tuple[str, ...], tuple[float, ...]]:
+    """A plugin's ``layers`` option (one layer name or a list) and ``layer_weights`` (None: 1 for each),
+    checked: at least one layer, one weight per layer. Errors name the plugin."""
+    names = tuple([layers] if isinstance(layers, str) else layers)
+    if not names:
+        raise ValueError(f"{plugin}: 'layers' must name at least one encoder layer")
+    weights = tuple(float(w) for w in layer_weights) if layer_weights is not None else (1.0,) * len(names)
+    if len(weights) != len(names):
+        raise ValueError(f"{plugin}: 'layer_weights' needs one number per layer ({len(names)}), got {len(weights)}")
+    return names, weights
+
+
 @dataclass(frozen=True)
 class Needs:
     """Which encoder layers a plugin reads, for the stylized and the content batch."""
