@@ -21,7 +21,8 @@ import torch
 from common import machine
 
 from preserve import weights
-from preserve.train import TrainConfig, Trainer, default_recipe
+from preserve.recipe import default_recipe
+from preserve.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 

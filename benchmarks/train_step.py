@@ -42,7 +42,8 @@ from preserve.data import ImageFolder
 from preserve.functional import gram_matrix
 from preserve.models.transformer_net import TransformerNet
 from preserve.recipe import Recipe
-from preserve.train import TrainConfig, Trainer, default_recipe
+from preserve.recipe import default_recipe
+from preserve.train import TrainConfig, Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
 STYLE = ROOT / "examples/data/styles/starry_night.jpg"

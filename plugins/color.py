@@ -19,6 +19,18 @@ class ColorPlugin(Plugin):
     add fine coloured texture while large areas keep the photo's colours. At
     inference, ``preserve stylize --preserve-color`` does the complementary
     thing exactly: the stylized luminance with the photo's chroma.
+
+    Args:
+        blur_sigma: Gaussian blur (pixels) applied to both chroma maps first; 0 compares them pixel by pixel.
+
+    Examples:
+        >>> import torch, preserve
+        >>> photo = torch.rand(1, 3, 32, 32)
+        >>> color = preserve.create("color", blur_sigma=1.0)
+        >>> float(color(preserve.LossContext(photo, photo)))
+        0.0
+        >>> bool(color(preserve.LossContext(photo.flip(1), photo)) > 0)  # channels swapped: other colours
+        True
     """
 
     card = PluginCard(

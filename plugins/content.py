@@ -11,7 +11,21 @@ from preserve.plugin import LossContext, Needs, Plugin, PluginCard, layer_spec
 
 
 class ContentPlugin(Plugin):
-    """Mean squared distance between encoder features of the stylized and the content image."""
+    """Mean squared distance between encoder features of the stylized and the content image.
+
+    Args:
+        layers: encoder layer(s) to compare (one name or a list); default ``relu2_2``, Johnson et al.'s choice.
+        layer_weights: one weight per layer (default 1 each); the loss is their weighted sum.
+
+    Examples:
+        >>> import torch, preserve
+        >>> content = preserve.create("content", layers=["relu2_2", "relu3_3"], layer_weights=[1.0, 0.5])
+        >>> sorted(content.needs().content_layers)
+        ['relu2_2', 'relu3_3']
+        >>> f = {"relu2_2": torch.ones(2, 4, 8, 8), "relu3_3": torch.ones(2, 8, 4, 4)}
+        >>> content(preserve.LossContext(torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16), f, f))
+        tensor([0., 0.])
+    """
 
     card = PluginCard(
         name="content",

@@ -19,7 +19,25 @@ from preserve_plugins.target import TargetPlugin
 
 
 class FacePlugin(TargetPlugin):
-    """Identity distance between the faces of the content and the stylized image."""
+    """Identity distance between the faces of the content and the stylized image.
+
+    Args:
+        embedder: the face embedder (``sface`` default, ``facenet``, ``insightface``, ``openface``, or a
+            mapping with ``name`` and options such as ``path``).
+        distance: ``squared_l2`` (default) or ``cosine``.
+        min_face_size: faces smaller than this in the training crop (pixels) are skipped and counted.
+        min_score: MTCNN detections below this confidence are skipped.
+        detector: MTCNN options (``min_face_size``, ``thresholds``, ``factor``); part of the index key.
+        index_max_side: photos are detected scaled to this longer side (default 1024).
+
+    Examples:
+        >>> import preserve
+        >>> face = preserve.create("face", min_face_size=32)
+        >>> face.describe()
+        {'embedder': 'sface', 'distance': 'squared_l2', 'min_face_size': 32.0, 'min_score': 0.9}
+        >>> sorted(face.needs().inputs)
+        ['faces']
+    """
 
     card = PluginCard(
         name="face",

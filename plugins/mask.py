@@ -84,7 +84,28 @@ def mask_path(image: str | Path, suffix: str) -> Path:
 
 
 class MaskPlugin(Plugin):
-    """Content loss weighted per pixel by a mask (per image file, or computed by a callable)."""
+    """Content loss weighted per pixel by a mask (per image file, or computed by a callable).
+
+    Args:
+        layers: encoder layer(s) compared under the mask (default ``relu2_2``).
+        suffix: the mask file beside each photo, ``photo.jpg`` -> ``photo`` + suffix; must start with
+            ``.mask.`` (such files are never used as photos). White protects.
+        default: the mask value for photos without a mask file (default 0: nothing protected).
+        mask_fn: instead of files, a registered segmenter (``"faces"``, or ``{name: faces, grow: 0.5}``)
+            or a callable from a content batch to ``(B, 1, H, W)`` weights in [0, 1].
+        invert: protect where the mask is black instead.
+
+    Examples:
+        >>> import torch, preserve
+        >>> left_half = lambda x: (torch.arange(x.shape[-1]) < x.shape[-1] // 2).float().expand(len(x), 1, *x.shape[-2:])
+        >>> mask = preserve.create("mask", mask_fn=left_half)
+        >>> sorted(mask.needs().inputs)  # masks from a callable need no per-file input
+        []
+        >>> x = torch.rand(1, 3, 8, 8)
+        >>> feats = {"relu2_2": torch.rand(1, 4, 8, 8)}
+        >>> float(mask(preserve.LossContext(x, x, feats, feats)))
+        0.0
+    """
 
     card = PluginCard(
         name="mask",

@@ -30,6 +30,24 @@ class StylePlugin(Plugin):
     of the Grams), so published weights such as 1e10 apply to it; ``sum`` is
     the squared Frobenius norm of Johnson et al.'s eq. 3, which weighs the
     512-channel relu4_3 64x more, relative to the 64-channel relu1_2, than ``mean`` does.
+
+    Args:
+        image: a style image path, a ``(3, H, W)`` tensor in [0, 1], or a list of them (blended).
+        layers: encoder layers whose Grams are matched (default relu1_2, relu2_2, relu3_3, relu4_3).
+        layer_weights: one weight per layer (default 1 each).
+        size: style images larger than this on their longer side are scaled down first (default 512;
+            None keeps them as they are).
+        blend: one non-negative weight per style image (normalised to sum to 1); default equal.
+        reduction: ``mean`` (default) or ``sum`` over the Gram entries, as above.
+
+    Examples:
+        >>> import torch, preserve
+        >>> style = preserve.create("style", image=torch.rand(3, 32, 32), layers="relu1_2", reduction="sum")
+        >>> style.layers, style.layer_weights, style.reduction
+        (('relu1_2',), (1.0,), 'sum')
+        >>> preserve.create("style", image=torch.rand(3, 32, 32), blend=[1.0, 2.0])
+        Traceback (most recent call last):
+        ValueError: style: 'blend' needs one non-negative number per style image
     """
 
     card = PluginCard(

@@ -29,7 +29,37 @@ def _callable_key(fn: Any) -> str:
 
 
 class TargetPlugin(Plugin):
-    """Embedding distance between detected regions of the content and the stylized image, summed per image."""
+    """Embedding distance between detected regions of the content and the stylized image, summed per image.
+
+    Args:
+        detector: a registered detector (``"mtcnn"``) or a callable from one ``(3, H, W)`` image to boxes
+            (x1, y1, x2, y2), scores and optional landmarks (a tuple, a dict or :class:`Faces`).
+        embedder: a registered face embedder (``"sface"``, ``"facenet"``, ...; a mapping adds options)
+            or a callable from ``(N, 3, crop_size, crop_size)`` crops to embeddings.
+        distance: ``squared_l2`` (default) or ``cosine`` between the L2-normalised embeddings.
+        min_size: detections smaller than this (pixels, shorter box side, in the training crop) are skipped.
+        min_score: detections below this confidence are skipped.
+        detector_options: options for a registered detector (part of the index key).
+        crop_size: crop side for a callable embedder.
+        input_name: the name of the extra input (and of the counters in the logs).
+        index_key: the index key of a callable detector (default: its module and name).
+        index_max_side: files are detected scaled to this longer side (default 1024).
+        index_name: the sidecar file name (default ``.preserve-<input>-<detector>.json``).
+
+    Examples:
+        >>> import torch, preserve
+        >>> centre = lambda img: ([[img.shape[-1] / 4, img.shape[-2] / 4, 3 * img.shape[-1] / 4,
+        ...                         3 * img.shape[-2] / 4]], [1.0])
+        >>> target = preserve.create("target", detector=centre, embedder=lambda c: c.mean((2, 3)), min_size=4,
+        ...                          crop_size=8)
+        >>> x = torch.rand(1, 3, 32, 32)
+        >>> from preserve.faces.index import FaceBatch
+        >>> found = FaceBatch.from_list([target.index.detector()(x[0])])
+        >>> float(target(preserve.LossContext(x, x, inputs={"targets": found})))
+        0.0
+        >>> target.stats()
+        {'targets': 1.0, 'targets_small': 0.0, 'targets_cut': 0.0}
+    """
 
     card = PluginCard(
         name="target",

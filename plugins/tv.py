@@ -16,6 +16,20 @@ class TotalVariationPlugin(Plugin):
     By default a mean over pixels in [0, 1]. ``reduction="sum"`` with ``pixel_range=255`` is the sum of
     absolute differences on 0-255 pixels that Johnson-style code computes, the scale at which the paper's
     TV weight (1e-6) applies (``examples/recipes/paper.yaml``).
+
+    Args:
+        power: 1 for absolute differences (default), 2 for squared ones.
+        reduction: ``mean`` (default: the mean over each direction, summed) or ``sum``.
+        pixel_range: the value of white (1 by default; 255 for Johnson-style code).
+
+    Examples:
+        >>> import torch, preserve
+        >>> stripes = torch.zeros(1, 3, 4, 4)
+        >>> stripes[..., ::2] = 1.0  # columns alternate 1, 0, 1, 0
+        >>> preserve.create("tv")(preserve.LossContext(stripes, stripes))
+        tensor([1.])
+        >>> preserve.create("tv", reduction="sum", pixel_range=255)(preserve.LossContext(stripes, stripes))
+        tensor([9180.])
     """
 
     card = PluginCard(

@@ -219,7 +219,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
     from .imageio import ImageReadError, find_images, save_image
     from .optimize import optimize_file
     from .recipe import Recipe
-    from .train import resolve_recipe
+    from .recipe import resolve_recipe
 
     if not args.recipe and not args.style:
         print("preserve: error: --optimize needs --style IMAGE or --recipe FILE", file=sys.stderr)

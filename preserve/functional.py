@@ -10,7 +10,13 @@ import torch
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """Gram matrices ``F F^T / (C H W)`` of ``(B, C, H, W)`` features, in float32."""
+    """Gram matrices ``F F^T / (C H W)`` of ``(B, C, H, W)`` features, in float32.
+
+    Examples:
+        >>> gram_matrix(torch.ones(1, 2, 3, 3))
+        tensor([[[0.5000, 0.5000],
+                 [0.5000, 0.5000]]])
+    """
     b, c, h, w = features.shape
     f = features.float().reshape(b, c, h * w)
     with torch.autocast(device_type=f.device.type, enabled=False):
@@ -18,14 +24,25 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
 
 
 def per_sample_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference per sample, in float32: shape ``(B,)``."""
+    """Mean squared difference per sample, in float32: shape ``(B,)``.
+
+    Examples:
+        >>> per_sample_mse(torch.zeros(2, 4), torch.tensor([[1.0, 1, 1, 1], [2, 0, 0, 0]]))
+        tensor([1., 1.])
+    """
     diff = a.float() - b.float()
     return diff.pow(2).flatten(1).mean(dim=1)
 
 
 def total_variation(images: torch.Tensor, power: float = 1.0, reduction: str = "mean") -> torch.Tensor:
     """Absolute (power 1) or squared (power 2) neighbour differences per sample: their mean over each
-    direction (``mean``, summed over the two directions), or their plain sum (``sum``)."""
+    direction (``mean``, summed over the two directions), or their plain sum (``sum``).
+
+    Examples:
+        >>> ramp = torch.arange(4.0).expand(1, 1, 2, 4)  # each row 0 1 2 3
+        >>> total_variation(ramp), total_variation(ramp, reduction="sum")
+        (tensor([1.]), tensor([6.]))
+    """
     x = images.float()
     dh = (x[..., 1:, :] - x[..., :-1, :]).abs()
     dw = (x[..., :, 1:] - x[..., :, :-1]).abs()

@@ -296,3 +296,71 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return f"<tensor {tuple(value.shape)}>"
     return copy.deepcopy(value)
+
+
+#: The embedded default recipe for the default encoder (VGG-19, Caffe weights).
+#: See docs/recipes.md for how these weights relate to the paper's 1e5 / 1e10 / 1e-6.
+DEFAULT_TERMS: dict[str, float] = {"content": 1.0, "style": 0.2, "tv": 3.0e4}
+
+
+def default_recipe(style_image: str | list[str] | None, weights: Mapping[str, float | None] | None = None) -> dict[str, Any]:
+    """The embedded default recipe (content + style + TV), with optional weight overrides."""
+    weights = weights or {}
+    if style_image is None:
+        raise ValueError("the default recipe needs a style image (--style IMAGE)")
+    terms: dict[str, Any] = {"encoder": "vgg19"}
+    for name, w in DEFAULT_TERMS.items():
+        terms[name] = {"weight": weights.get(name) if weights.get(name) is not None else w}
+    terms["style"]["image"] = style_image
+    return terms
+
+
+def _check_style_image(style: str | os.PathLike[str]) -> None:
+    """A style given by the user must be an image file; a shipped style's name is for stylizing, not training."""
+    if Path(style).is_file():
+        return
+    from .styles import list_styles
+
+    if str(style) in list_styles():
+        raise FileNotFoundError(f"--style {style}: that is the name of a shipped style model, which "
+                                f"'preserve stylize --style {style}' applies; training and --optimize need a style image file "
+                                "(for example examples/data/styles/starry_night.jpg)")
+    raise FileNotFoundError(f"--style {style}: no such style image")
+
+
+def resolve_recipe(recipe: str | os.PathLike[str] | Mapping[str, Any] | None,
+                   style: str | list[str] | None, weights: Mapping[str, float | None] | None = None) -> dict[str, Any]:
+    """A plain recipe mapping with absolute file paths, from a file, a mapping or the defaults."""
+    weights = dict(weights or {})
+    style_abs: str | list[str] | None
+    for s in [] if style is None else [style] if isinstance(style, (str, os.PathLike)) else style:
+        _check_style_image(s)
+    if style is None:
+        style_abs = None
+    elif isinstance(style, (list, tuple)):
+        style_abs = [str(Path(s).resolve()) for s in style]
+    else:
+        style_abs = str(Path(style).resolve())
+    if recipe is None:
+        data = default_recipe(style_abs, weights)
+        weights = {k: v for k, v in weights.items() if k not in data}
+    else:
+        if isinstance(recipe, Mapping):
+            data, base = dict(recipe), Path.cwd()
+        else:
+            data, base = load_recipe_file(recipe), Path(recipe).resolve().parent
+        data = normalize_recipe(data, base_dir=base)
+        if style_abs is not None:
+            term = data.get("style")
+            if not isinstance(term, dict):
+                raise ValueError("--style was given but the recipe has no 'style' term")
+            term["image"] = style_abs
+    for name, w in weights.items():
+        if w is None:
+            continue
+        entry = data.get(name)
+        if isinstance(entry, dict):
+            entry["weight"] = float(w)
+        else:
+            data[name] = {"weight": float(w)}
+    return data

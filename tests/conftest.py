@@ -8,10 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-PHOTOS = ROOT / "examples" / "data" / "photos"
-STYLES = ROOT / "examples" / "data" / "styles"
-STARRY_NIGHT = STYLES / "starry_night.jpg"
+from helpers import PHOTOS
 
 
 @pytest.fixture(autouse=True)
@@ -37,12 +34,3 @@ def photo_dir(tmp_path: Path) -> Path:
     (d / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
     (d / "notes.txt").write_text("not an image")
     return d
-
-
-def small_recipe(size: int = 128) -> dict:
-    """The default recipe with the style image scaled down, so tests run in seconds."""
-    from preserve.train import default_recipe
-
-    recipe = default_recipe(str(STARRY_NIGHT))
-    recipe["style"]["size"] = size
-    return recipe

@@ -4,19 +4,18 @@ the built-in plugins by name."""
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
-from conftest import ROOT
+from helpers import ROOT
 
 #: Layers from the top down; a module may import from its own layer or any layer below, never above.
 LAYERS = [
     {"preserve", "preserve.__main__", "preserve.cli"},
     {"preserve.train", "preserve.stylize", "preserve.optimize", "preserve.export", "preserve.explain",
-     "preserve.evaluate", "preserve.styles"},
+     "preserve.evaluate"},
     {"preserve.recipe"},
     {"preserve.plugin"},
     {"preserve.encoders", "preserve.models", "preserve.faces", "preserve.data", "preserve.visual",
-     "preserve.tiling", "preserve.facesets", "preserve.distributed"},
+     "preserve.tiling", "preserve.facesets", "preserve.distributed", "preserve.styles"},
     {"preserve.registry", "preserve.weights", "preserve.imageio", "preserve.functional", "preserve.annotations",
      "preserve.color", "preserve.protobuf", "preserve.atomic", "preserve.frozen"},
 ]

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import PHOTOS, STARRY_NIGHT
+from helpers import PHOTOS, STARRY_NIGHT
 from preserve import imageio
 from preserve.cli import main
 from preserve.data import load_rgb_square

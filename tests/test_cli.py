@@ -10,7 +10,7 @@ import sys
 import torch
 from PIL import Image
 
-from conftest import PHOTOS, STARRY_NIGHT
+from helpers import PHOTOS, STARRY_NIGHT
 from preserve.cli import main
 
 

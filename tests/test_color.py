@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from kornia.color import rgb_to_yuv, yuv_to_rgb
 
 import preserve
-from conftest import PHOTOS, STARRY_NIGHT
+from helpers import PHOTOS, STARRY_NIGHT
 from preserve.color import chroma, luminance_only
 from preserve.imageio import load_image
 from preserve.plugin import LossContext

@@ -11,7 +11,7 @@ import sys
 import pytest
 import torch
 
-from conftest import PHOTOS, STARRY_NIGHT
+from helpers import PHOTOS, STARRY_NIGHT
 from preserve.imageio import load_image
 from preserve.stylize import load_model
 

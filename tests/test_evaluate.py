@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import PHOTOS, STARRY_NIGHT
+from helpers import PHOTOS, STARRY_NIGHT
 from preserve.cli import main
 from preserve.models.transformer_net import TransformerNet
 from preserve.stylize import save_model

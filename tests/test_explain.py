@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import PHOTOS, STARRY_NIGHT
+from helpers import PHOTOS, STARRY_NIGHT
 from preserve import Recipe
 from preserve.cli import main
 from preserve.explain import explain

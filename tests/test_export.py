@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import PHOTOS
+from helpers import PHOTOS
 from preserve.cli import main
 from preserve.export import OnnxStylizer, export_onnx
 from preserve.models.transformer_net import TransformerNet

@@ -103,7 +103,7 @@ def test_embedders_separate_identities_on_orl(which, mtcnn, request):
 
 
 def test_gradients_reach_the_image_through_alignment_and_embedder(embedder, mtcnn):
-    from conftest import PHOTOS
+    from helpers import PHOTOS
 
     img = load_image(PHOTOS / "grace_hopper.jpg").rgb[None]
     det = mtcnn.detect(img)[0]

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import preserve
-from conftest import PHOTOS, small_recipe
+from helpers import PHOTOS, small_recipe
 from preserve.annotations import CropTransform
 from preserve.data import load_rgb_square
 from preserve.faces.index import INDEX_NAME, FaceBatch, Faces, face_index

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import PHOTOS
+from helpers import PHOTOS
 from preserve.imageio import ImageReadError, find_images, load_image, save_image
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import preserve
-from conftest import small_recipe
+from helpers import small_recipe
 from preserve.data import load_rgb_square
 from preserve.train import TrainConfig, Trainer
 from preserve_plugins.mask import Mask
@@ -67,7 +67,7 @@ def test_mask_files_in_training(tmp_path, photo_dir):
 def test_registered_face_segmenter_protects_faces(vgg19):
     from preserve.imageio import load_image
 
-    from conftest import PHOTOS
+    from helpers import PHOTOS
 
     recipe = preserve.Recipe(vgg19, mask={"mask_fn": "faces"})
     img = load_image(PHOTOS / "grace_hopper.jpg", max_side=128).rgb[None]

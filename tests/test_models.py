@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import PHOTOS
+from helpers import PHOTOS
 from preserve import create_encoder, weights
 from preserve.encoders.vgg import vgg16
 from preserve.imageio import load_image

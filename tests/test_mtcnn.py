@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import PHOTOS
+from helpers import PHOTOS
 from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import load_image
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import PHOTOS, STARRY_NIGHT
+from helpers import PHOTOS, STARRY_NIGHT
 from preserve import Recipe
 from preserve.cli import main
 from preserve.imageio import fit_size, load_image, resize

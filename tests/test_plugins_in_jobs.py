@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import preserve
-from conftest import small_recipe
+from helpers import small_recipe
 from preserve.faces.index import FaceBatch
 from preserve.plugin import LossContext
 from preserve.train import TrainConfig, Trainer

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import preserve
-from conftest import STARRY_NIGHT
+from helpers import STARRY_NIGHT
 from preserve import Recipe, RecipeError
 
 

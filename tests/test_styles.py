@@ -6,7 +6,7 @@ import json
 
 import pytest
 import torch
-from conftest import PHOTOS
+from helpers import PHOTOS
 
 from preserve.cli import main
 from preserve.imageio import load_image

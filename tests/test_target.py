@@ -7,7 +7,7 @@ import json
 import torch
 
 import preserve
-from conftest import small_recipe
+from helpers import small_recipe
 from preserve.faces.index import FaceBatch
 from preserve.plugin import LossContext
 from preserve.train import TrainConfig, Trainer
@@ -60,7 +60,7 @@ def test_training_with_a_custom_target(tmp_path, photo_dir):
 
 def test_a_box_only_detector_with_the_default_face_embedder():
     """Detections without landmarks are cropped by their boxes (no 5-point alignment to do)."""
-    from conftest import PHOTOS
+    from helpers import PHOTOS
     from preserve.imageio import load_image, resize
 
     img = resize(load_image(PHOTOS / "grace_hopper.jpg").rgb, (256, 192))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from conftest import PHOTOS
+from helpers import PHOTOS
 from preserve.imageio import load_image
 from preserve.models.transformer_net import TransformerNet
 from preserve.tiling import _instance_norm_hooks, stylize_tiled

@@ -8,7 +8,7 @@ import signal
 
 import pytest
 import torch
-from conftest import PHOTOS, small_recipe
+from helpers import PHOTOS, small_recipe
 
 import preserve
 from preserve.stylize import load_model
