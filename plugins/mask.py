@@ -23,12 +23,10 @@ from PIL import Image
 
 from preserve.annotations import CropTransform
 from preserve.plugin import LossContext, Needs, Plugin, PluginCard, layer_spec
-from preserve.registry import Registry
+from preserve.registry import SEGMENTERS
 
 MaskFn = Callable[[torch.Tensor], torch.Tensor]
 
-SEGMENTERS: Registry = Registry("preserve.segmenters", "segmenter")
-"""Named mask makers (``name -> (**options) -> MaskFn``) for ``mask_fn: NAME``; ``faces`` is built in."""
 
 
 def face_regions(grow: float = 0.3, min_face_size: int = 12) -> MaskFn:

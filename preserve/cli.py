@@ -250,24 +250,28 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _add_plugins(sub: Any) -> None:
-    p = sub.add_parser("plugins", help="list the installed preservation plugins and their cards")
+    p = sub.add_parser("plugins", help="list the installed plugins (and encoders, embedders, detectors, segmenters)")
     p.add_argument("pattern", nargs="*", default=["*"], help="fnmatch pattern(s), e.g. 'st*'")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--encoders", action="store_true", help="list loss networks (encoders) instead")
+    p.add_argument("--kind", choices=["plugins", "encoders", "embedders", "detectors", "segmenters"],
+                   default="plugins", help="which registry to list (default: plugins)")
+    p.add_argument("--encoders", dest="kind", action="store_const", const="encoders",
+                   help="the same as --kind encoders")
     p.set_defaults(func=_cmd_plugins)
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from .registry import ENCODERS, PLUGINS, plugin_card
+    from .registry import REGISTRIES, plugin_card
 
-    registry = ENCODERS if args.encoders else PLUGINS
+    plugins = args.kind == "plugins"
+    registry = REGISTRIES[args.kind]
     names = registry.names(args.pattern)
     rows = []
     for name in names:
         row: dict[str, Any] = {"name": name, "source": registry.source(name)}
-        if not args.encoders:
+        if plugins:
             try:
                 row.update({k: v for k, v in asdict(plugin_card(name)).items() if k != "name"})
             except TypeError as exc:
@@ -280,18 +284,19 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"items": rows, "failed": failures}, indent=2))
         return 0
+    w = max([10, *(len(r["name"]) + 1 for r in rows)])
     for row in rows:
-        print(f"{row['name']:<10} {row.get('summary', '')}")
-        if not args.encoders:
+        print(f"{row['name']:<{w}} {row.get('summary', '')}")
+        if plugins:
             details = [f"default weight {row['default_weight']:g}"]
             if row.get("inputs"):
                 details.append(f"needs {', '.join(row['inputs'])}")
             if row.get("weights"):
                 details.append(f"weights: {row['weights']} ({row.get('weights_licence') or 'licence unknown'})")
             details.append(f"from {row['source']}")
-            print(f"{'':<10} " + "; ".join(details))
+            print(f"{'':<{w}} " + "; ".join(details))
     for f in failures:
-        print(f"{f['name']:<10} FAILED TO LOAD ({f['value']}): {f['error']}")
+        print(f"{f['name']:<{w}} FAILED TO LOAD ({f['value']}): {f['error']}")
     if not rows and not failures:
         print(f"no {registry.kind} matches {' '.join(args.pattern)}", file=sys.stderr)
         return 1

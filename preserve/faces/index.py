@@ -25,7 +25,7 @@ import torch
 from ..annotations import CropTransform
 from ..atomic import atomic_write_text
 from ..imageio import ImageReadError, load_image
-from ..registry import Registry
+from ..registry import DETECTORS
 from ..weights import home
 
 INDEX_NAME = ".preserve-faces.json"
@@ -236,8 +236,6 @@ def mtcnn_detector(min_face_size: int = 20, thresholds: Sequence[float] = (0.6, 
     return detect
 
 
-DETECTORS: Registry = Registry("preserve.detectors", "detector")
-"""Detector factories (``name -> (**options) -> Detector``) for the ``target`` plugin; ``mtcnn`` is built in."""
 
 
 def face_index(detector_options: dict[str, Any] | None = None, max_side: int = 1024) -> DetectionIndex:
