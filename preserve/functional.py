@@ -1,12 +1,18 @@
 """Stateless loss functions used by the built-in plugins.
 
 Each returns one value per sample. Reductions and Gram matrices are done in
-float32 even under bf16 autocast: bf16 sums of this size lose the signal.
+float32 even under bf16 autocast (bf16 sums of this size lose the signal), or
+in float64 when that is what they are given.
 """
 
 from __future__ import annotations
 
 import torch
+
+
+def _wide(t: torch.Tensor) -> torch.Tensor:
+    """``t`` in float32, or as it is when it is already float64."""
+    return t if t.dtype == torch.float64 else t.float()
 
 
 def gram_matrix(features: torch.Tensor) -> torch.Tensor:
@@ -18,7 +24,7 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
                  [0.5000, 0.5000]]])
     """
     b, c, h, w = features.shape
-    f = features.float().reshape(b, c, h * w)
+    f = _wide(features).reshape(b, c, h * w)
     with torch.autocast(device_type=f.device.type, enabled=False):
         return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
@@ -30,7 +36,7 @@ def per_sample_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         >>> per_sample_mse(torch.zeros(2, 4), torch.tensor([[1.0, 1, 1, 1], [2, 0, 0, 0]]))
         tensor([1., 1.])
     """
-    diff = a.float() - b.float()
+    diff = _wide(a) - _wide(b)
     return diff.pow(2).flatten(1).mean(dim=1)
 
 
@@ -43,7 +49,7 @@ def total_variation(images: torch.Tensor, power: float = 1.0, reduction: str = "
         >>> total_variation(ramp), total_variation(ramp, reduction="sum")
         (tensor([1.]), tensor([6.]))
     """
-    x = images.float()
+    x = _wide(images)
     dh = (x[..., 1:, :] - x[..., :-1, :]).abs()
     dw = (x[..., :, 1:] - x[..., :, :-1]).abs()
     if power != 1.0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -59,3 +60,19 @@ def test_losses_are_batch_order_equivariant(seed, b):
 
 def test_tv_positive_for_noise():
     assert torch.all(total_variation(torch.rand(3, 3, 16, 16)) > 0)
+
+
+@pytest.mark.parametrize("fn", ["gram", "mse", "tv1", "tv2", "tv_sum"])
+def test_gradients_match_finite_differences_in_float64(fn):
+    """torch.autograd.gradcheck in float64, as kornia checks its losses."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 5, 4, generator=g, dtype=torch.float64, requires_grad=True)
+    y = torch.rand(2, 3, 5, 4, generator=g, dtype=torch.float64)
+    funcs = {
+        "gram": gram_matrix,
+        "mse": lambda a: per_sample_mse(a, y),
+        "tv1": total_variation,
+        "tv2": lambda a: total_variation(a, 2.0),
+        "tv_sum": lambda a: total_variation(a, 1.0, "sum"),
+    }
+    assert torch.autograd.gradcheck(funcs[fn], (x,))

@@ -95,7 +95,7 @@ def _write_fake_t7(path, net: NN4Small2) -> None:
                           "bias": lambda: w.tensor(m.bias.detach().numpy())}
                 w.module("nn.SpatialConvolutionMM", fields)
             elif isinstance(m, nn.BatchNorm2d):
-                fields = {key: (lambda t=getattr(m, key): w.tensor(t.detach().numpy()))
+                fields = {key: (lambda t=getattr(m, key): w.tensor(t.detach().numpy()))  # noqa: B008 - binds now
                           for key in ("weight", "bias", "running_mean", "running_var")}
                 fields["eps"] = 1e-5
                 w.module("nn.SpatialBatchNormalization", fields)
