@@ -1,14 +1,9 @@
 """Training a TransformerNet against a recipe of preservation plugins.
 
-A run lives in one folder::
-
-    RUN_DIR/config.json          the settings and the recipe, as given
-    RUN_DIR/metrics.jsonl        one line per logged step: total, each term, speed
-    RUN_DIR/losses.png           those curves, drawn at the end of the run
-    RUN_DIR/previews/*.png       the preview images stylized every N steps
-    RUN_DIR/checkpoints/last.pt  model + optimiser + position in the data (atomic)
-    RUN_DIR/checkpoints/step-N.pt  kept copies every ``keep_every`` steps (to branch runs from)
-    RUN_DIR/model.pt             the final model (loads with weights_only=True)
+:class:`Trainer` keeps the loop (data, forward, recipe, backward, step); a
+run lives in one folder, whose layout and writes belong to
+:class:`~preserve.rundir.RunDir` (checkpoints, metrics.jsonl, previews,
+losses.png, model.pt).
 
 ``resume=True`` continues from ``checkpoints/last.pt`` with the same
 optimiser state and data order, so N steps then N more equals 2N straight.
@@ -31,7 +26,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
@@ -45,8 +39,7 @@ from .imageio import load_image, resize
 from .models.transformer_net import TransformerNet
 from .recipe import Recipe, RecipeOutput, default_recipe, resolve_recipe  # noqa: F401 - re-exported
 from .models.io import save_model
-from .visual import plot_losses, save_grid
-from .atomic import FolderLock, atomic_torch_save, atomic_write_text
+from .rundir import MetricsWindow, RunDir
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
 
@@ -106,7 +99,7 @@ class Trainer:
         self.config = config
         self.device = distributed.resolve_device(device)
         self.out = Path(config.out)
-        self.ckpt_path = self.out / "checkpoints" / "last.pt"
+        self.ckpt_path = RunDir(self.out).checkpoint
         self.resume = resume
         if resume and not self.ckpt_path.is_file():
             raise FileNotFoundError(f"cannot resume: no checkpoint at {self.ckpt_path}")
@@ -171,86 +164,67 @@ class Trainer:
             forward = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self._forward = torch.compile(forward) if config.compile else forward
         self._previews = self._load_previews()
-        self._tb = None
+        self.run = RunDir(self.out, main=self.dist.is_main)
 
     # -- public --------------------------------------------------------------
     def fit(self, callback: Callable[[int, RecipeOutput], None] | None = None) -> Path:
         """Train to ``total_steps``; returns the path of the final model.
 
-        With several processes, only the main one writes files; all of them train.
+        With several processes all of them train; the run folder writes only on the main one.
         """
-        main = self.dist.is_main
-        lock = FolderLock(self.out).acquire() if main else None  # a second training into this --out refuses
+        # -- open the run folder: lock it, record the config, trim the log after a resume ------------------
+        self.run.open(self.config.to_json(), self.step, self.config.tensorboard)
         try:
-            return self._fit(callback)
+            # -- train, log, preview and checkpoint, one step per batch ---------------------------------------
+            try:
+                self._loop(callback)
+            except KeyboardInterrupt:  # Ctrl-C, or SIGTERM: keep what was computed, then stop
+                if self.run.save_checkpoint(self._state()) is not None:
+                    print(f"\ninterrupted at step {self.step}; checkpoint written. Resume with --resume --out "
+                          f"{self.out}", file=sys.stderr)
+                raise
+            # -- finish: last checkpoint, preview, loss curves, the model file ---------------------------------
+            self.run.save_checkpoint(self._state())
+            self.save_preview()
+            self.run.finish(self.skipped)
+            if self.dist.is_main:
+                save_model(self.model, self.run.model, recipe=self.config.recipe, steps=self.step,
+                           image_size=self.config.image_size)
         finally:
-            if lock is not None:
-                lock.release()
+            self.run.close()  # after the final preview, so it lands in the same TensorBoard event file
+        distributed.barrier(self.dist)
+        return self.run.model
 
-    def _fit(self, callback: Callable[[int, RecipeOutput], None] | None) -> Path:
-        main = self.dist.is_main
-        if main:
-            atomic_write_text(self.out / "config.json", json.dumps(self.config.to_json(), indent=2))
-            self._trim_metrics()
-            self._tb = self._open_tensorboard()
-        bar = self._progress_bar() if main else None
-        window: dict[str, list[float]] = {}
-        t_window = time.perf_counter()
-        n_window = 0
+    def _loop(self, callback: Callable[[int, RecipeOutput], None] | None) -> None:
+        config, window = self.config, MetricsWindow()
+        bar = self._progress_bar() if self.dist.is_main else None
         restore_sigterm = _sigterm_as_interrupt()
         try:
             for batch in self._batches():
                 result = self.train_step(batch.images, batch.inputs)
                 self.step += 1
-                n_window += len(batch) * self.dist.world_size
                 logged = {"total": float(result.total.detach()), **result.means(), **result.stats}
-                for k, v in distributed.mean_across(self.dist, logged).items():
-                    window.setdefault(k, []).append(v)
+                window.add(distributed.mean_across(self.dist, logged), len(batch) * self.dist.world_size)
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix({k: f"{v:.3g}" for k, v in {**result.means(), **result.stats}.items()},
                                     refresh=False)
                 if callback is not None:
                     callback(self.step, result)
-                if self.step % self.config.log_every == 0 or self.step == self.total_steps:
-                    if main:
-                        self._log_metrics(window, time.perf_counter() - t_window, n_window)
-                    window, n_window, t_window = {}, 0, time.perf_counter()
-                if main and self.step % self.config.preview_every == 0:
+                if self.step % config.log_every == 0 or self.step == self.total_steps:
+                    record = {"epoch": self.step / max(1, self.batches_per_epoch), **window.summary(),
+                              "skipped_images": len(self.skipped)}
+                    self.run.log(self.step, record, set(result.terms) | {"total"})
+                if self.step % config.preview_every == 0:
                     self.save_preview()
-                if main and self.step % self.config.checkpoint_every == 0 and self.step < self.total_steps:
-                    self.save_checkpoint()
-                if main and self.config.keep_every and self.step % self.config.keep_every == 0:
-                    self.save_checkpoint(self.ckpt_path.with_name(f"step-{self.step}.pt"))
-        except KeyboardInterrupt:
-            if main:
-                self.save_checkpoint()
-                print(f"\ninterrupted at step {self.step}; checkpoint written. Resume with --resume --out {self.out}",
-                      file=sys.stderr)
-            if self._tb is not None:
-                self._tb.close()
-                self._tb = None
-            raise
+                if self.step % config.checkpoint_every == 0 and self.step < self.total_steps:
+                    self.run.save_checkpoint(self._state())
+                if config.keep_every and self.step % config.keep_every == 0:
+                    self.run.keep_checkpoint(self._state(), self.step)
         finally:
             restore_sigterm()
             if bar is not None:
                 bar.close()
-        path = self.out / "model.pt"
-        try:
-            if main:
-                self.save_checkpoint()
-                self.save_preview()
-                if self.skipped:
-                    atomic_write_text(self.out / "skipped.json", json.dumps(self.skipped, indent=2))
-                if (self.out / "metrics.jsonl").is_file():
-                    plot_losses(self.out / "metrics.jsonl", self.out / "losses.png")
-                path = self.save_model()
-        finally:
-            if self._tb is not None:  # closed after the final preview, so it lands in the same event file
-                self._tb.close()
-                self._tb = None
-        distributed.barrier(self.dist)
-        return path
 
     def train_step(self, images: torch.Tensor, inputs: Mapping[str, Any] | None = None) -> RecipeOutput:
         self.model.train()
@@ -317,19 +291,17 @@ class Trainer:
 
     @torch.no_grad()
     def save_preview(self) -> Path | None:
-        if self._previews is None:
+        """Stylize the preview images with the current network into ``previews/step_N.png``."""
+        if self._previews is None or not self.dist.is_main:
             return None
         self.model.eval()
         with self.autocast():
             out = self.model(self._previews.to(self.device)).float().clamp(0, 1).cpu()
-        path = self.out / "previews" / f"step_{self.step:07d}.png"
-        save_grid([list(self._previews), list(out)], path, row_labels=["content", f"step {self.step}"])
-        if self._tb is not None:
-            self._tb.add_images("preview", out, self.step)
-        return path
+        return self.run.save_preview(self.step, self._previews, out)
 
-    def save_checkpoint(self, path: Path | None = None) -> Path:
-        state = {
+    def _state(self) -> dict[str, Any]:
+        """A training checkpoint: model, optimiser, step, the config and the skipped files."""
+        return {
             "format": CHECKPOINT_FORMAT,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -337,41 +309,6 @@ class Trainer:
             "config": json.dumps(self.config.to_json()),
             "skipped": json.dumps(self.skipped),
         }
-        return atomic_torch_save(state, path or self.ckpt_path)
-
-    def save_model(self) -> Path:
-        return save_model(self.model, self.out / "model.pt", recipe=self.config.recipe, steps=self.step,
-                          image_size=self.config.image_size)
-
-    def _log_metrics(self, window: Mapping[str, list[float]], elapsed: float, images: int) -> None:
-        record: dict[str, Any] = {"step": self.step, "epoch": self.step / max(1, self.batches_per_epoch)}
-        record.update({k: sum(v) / len(v) for k, v in window.items()})
-        record["images_per_s"] = images / elapsed if elapsed > 0 else None
-        record["s_per_step"] = elapsed / max(1, len(window.get("total", [1])))
-        record["skipped_images"] = len(self.skipped)
-        with open(self.out / "metrics.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record) + "\n")
-        if self._tb is not None:
-            for k, v in record.items():
-                if isinstance(v, (int, float)) and k != "step":
-                    self._tb.add_scalar(f"loss/{k}" if k in window else k, v, self.step)
-
-    def _trim_metrics(self) -> None:
-        """After a resume, drop log lines past the checkpoint so no step is logged twice."""
-        path = self.out / "metrics.jsonl"
-        if not path.is_file():
-            return
-        keep = [ln for ln in path.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= self.step]
-        atomic_write_text(path, "".join(ln + "\n" for ln in keep))
-
-    def _open_tensorboard(self) -> Any:
-        if not self.config.tensorboard:
-            return None
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-        except ImportError:
-            raise ImportError("--tensorboard needs the tensorboard package: pip install 'preserve[tensorboard]'") from None
-        return SummaryWriter(str(self.out / "tensorboard"), purge_step=self.step or None)
 
     def _progress_bar(self) -> Any:
         if not self.config.progress:
