@@ -15,9 +15,9 @@ LAYERS = [
     {"preserve.recipe"},
     {"preserve.plugin"},
     {"preserve.encoders", "preserve.models", "preserve.faces", "preserve.data", "preserve.visual",
-     "preserve.tiling", "preserve.facesets", "preserve.distributed", "preserve.styles"},
+     "preserve.tiling", "preserve.facesets", "preserve.distributed", "preserve.styles", "preserve.rundir"},
     {"preserve.registry", "preserve.weights", "preserve.imageio", "preserve.functional", "preserve.annotations",
-     "preserve.color", "preserve.protobuf", "preserve.atomic", "preserve.frozen"},
+     "preserve.color", "preserve.convert", "preserve.atomic", "preserve.frozen"},
 ]
 
 

