@@ -18,7 +18,8 @@ from typing import Any, Callable, Mapping, Sequence
 import torch
 
 from preserve.faces.embedders import EMBEDDERS, CallableEmbedder, FaceEmbedder
-from preserve.faces.index import DetectionIndex, FaceBatch, Faces
+from preserve.faces.detections import Detections, FaceBatch
+from preserve.faces.index import DetectionIndex
 from preserve.plugin import LossContext, Needs, Plugin, PluginCard
 
 DISTANCES = ("squared_l2", "cosine")
@@ -33,7 +34,7 @@ class TargetPlugin(Plugin):
 
     Args:
         detector: a registered detector (``"mtcnn"``) or a callable from one ``(3, H, W)`` image to boxes
-            (x1, y1, x2, y2), scores and optional landmarks (a tuple, a dict or :class:`Faces`).
+            (x1, y1, x2, y2), scores and optional landmarks (a tuple, a dict or :class:`Detections`).
         embedder: a registered face embedder (``"sface"``, ``"facenet"``, ...; a mapping adds options)
             or a callable from ``(N, 3, crop_size, crop_size)`` crops to embeddings.
         distance: ``squared_l2`` (default) or ``cosine`` between the L2-normalised embeddings.
@@ -115,7 +116,7 @@ class TargetPlugin(Plugin):
         return Needs(inputs=frozenset({self.input_name}))
 
     def annotate(self, files: Sequence[str], roots: Sequence[str] | None = None,
-                 progress: bool = True) -> Mapping[str, Faces]:
+                 progress: bool = True) -> Mapping[str, Detections]:
         return self.index.build(files, roots=roots, progress=progress)
 
     def usable(self, found: FaceBatch, height: int, width: int) -> torch.Tensor:
@@ -165,12 +166,12 @@ class TargetPlugin(Plugin):
                 "min_size": self.min_size, "min_score": self.min_score, "input": self.input_name}
 
 
-def _as_detector(fn: Callable[[torch.Tensor], Any]) -> Callable[[torch.Tensor], Faces]:
-    """Accept a user's callable returning Faces, a dict, or a (boxes, scores[, landmarks]) tuple."""
+def _as_detector(fn: Callable[[torch.Tensor], Any]) -> Callable[[torch.Tensor], Detections]:
+    """Accept a user's callable returning Detections, a dict, or a (boxes, scores[, landmarks]) tuple."""
 
-    def detect(rgb: torch.Tensor) -> Faces:
+    def detect(rgb: torch.Tensor) -> Detections:
         out = fn(rgb)
-        if isinstance(out, Faces):
+        if isinstance(out, Detections):
             return out
         if isinstance(out, Mapping):
             boxes, scores, marks = out["boxes"], out.get("scores"), out.get("landmarks")
@@ -180,6 +181,6 @@ def _as_detector(fn: Callable[[torch.Tensor], Any]) -> Callable[[torch.Tensor], 
         n = boxes.shape[0]
         scores = torch.ones(n) if scores is None else torch.as_tensor(scores, dtype=torch.float32).reshape(n)
         marks = torch.zeros(n, 0, 2) if marks is None else torch.as_tensor(marks, dtype=torch.float32).reshape(n, -1, 2)
-        return Faces(boxes.numpy(), marks.numpy(), scores.numpy())
+        return Detections(boxes, scores, marks)
 
     return detect

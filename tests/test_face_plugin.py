@@ -92,8 +92,8 @@ def test_images_without_faces_contribute_zero_and_grads_flow(face_plugin, hopper
     panda = load_image(PHOTOS / "red_panda.jpg").rgb
     panda_crop, _ = _batch(panda, Faces.empty())
     content = torch.cat([panda_crop, crop])
-    batch = FaceBatch.from_list([Faces.empty(), Faces(with_face.boxes.numpy(), with_face.landmarks.numpy(),
-                                                       with_face.scores.numpy())])
+    batch = FaceBatch.from_list([Faces.empty(), Faces(boxes=with_face.boxes, scores=with_face.scores,
+                                                       landmarks=with_face.landmarks)])
     stylized = (content * 0.7 + 0.15).requires_grad_(True)
     loss = face_plugin(LossContext(stylized, content, inputs={"faces": batch}))
     assert float(loss[0].detach()) == 0 and float(loss[1].detach()) > 0
@@ -106,8 +106,9 @@ def test_images_without_faces_contribute_zero_and_grads_flow(face_plugin, hopper
 def test_border_and_small_faces_are_skipped_and_counted(face_plugin, hopper_faces):
     img, faces = hopper_faces
     crop, batch = _batch(img, faces)
-    shifted = Faces(batch.boxes.numpy() - [150, 0, 150, 0], batch.landmarks.numpy() - [150, 0], batch.scores.numpy())
-    tiny = Faces(batch.boxes.numpy() / 20, batch.landmarks.numpy() / 20, batch.scores.numpy())
+    shifted = Faces(boxes=batch.boxes - torch.tensor([150.0, 0, 150, 0]), scores=batch.scores,
+                    landmarks=batch.landmarks - torch.tensor([150.0, 0]))
+    tiny = Faces(boxes=batch.boxes / 20, scores=batch.scores, landmarks=batch.landmarks / 20)
     out = face_plugin(LossContext(crop * 0.5, crop, inputs={"faces": FaceBatch.from_list([shifted])}))
     assert float(out[0]) == 0 and face_plugin.stats()["faces_cut"] == 1
     out = face_plugin(LossContext(crop * 0.5, crop, inputs={"faces": FaceBatch.from_list([tiny])}))
@@ -126,8 +127,8 @@ def test_annotations_follow_resize_crop_and_flip(tmp_path_factory, w, h, px, py,
     path = tmp_path_factory.mktemp("ann") / "dot.png"
     Image.fromarray(arr).save(path)
     crop, t = load_rgb_square(path, size, torch.Generator().manual_seed(seed), flip)
-    faces = Faces(np.array([[x - r, y - r, x + r + 1, y + r + 1]], np.float32),
-                  np.tile(np.array([[x + 0.5, y + 0.5]], np.float32), (1, 5, 1)), np.ones(1, np.float32))
+    faces = Faces(boxes=np.array([[x - r, y - r, x + r + 1, y + r + 1]], np.float32), scores=np.ones(1, np.float32),
+                  landmarks=np.tile(np.array([[x + 0.5, y + 0.5]], np.float32), (1, 5, 1)))
     moved = faces.transformed(t)
     mx, my = (float(v) for v in moved.landmarks[0, 0])
     b = moved.boxes[0]

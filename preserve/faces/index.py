@@ -4,8 +4,8 @@ Detection runs on the content images only, so each dataset file is detected
 once and the result is stored next to the data (``.preserve-faces.json`` in
 the data folder, or under ``$PRESERVE_HOME/faces`` when that folder is not
 writable), keyed by path, file size and modification time: a changed file is
-detected again, an unchanged one never. During training, :class:`Faces`
-follow each random crop and flip exactly (:meth:`Faces.transformed`).
+detected again, an unchanged one never. During training, the
+:class:`~preserve.faces.detections.Detections` follow each random crop and flip exactly.
 """
 
 from __future__ import annotations
@@ -15,100 +15,21 @@ import inspect
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-import numpy as np
 import torch
 
-from ..annotations import CropTransform
 from ..atomic import atomic_write_text
+from .detections import FLIP_LANDMARKS, Detections, FaceBatch  # noqa: F401 - importable from here
 from ..imageio import ImageReadError, load_image
 from ..registry import DETECTORS
 from ..weights import home
 
 INDEX_NAME = ".preserve-faces.json"
 INDEX_VERSION = 1
-#: Landmark order after a horizontal flip: the eyes swap, and so do the mouth corners.
-FLIP_LANDMARKS = (1, 0, 2, 4, 3)
-
-
-@dataclass
-class Faces:
-    """Faces of one image: ``boxes`` (N, 4) x1 y1 x2 y2, ``landmarks`` (N, 5, 2), ``scores`` (N,)."""
-
-    boxes: np.ndarray
-    landmarks: np.ndarray
-    scores: np.ndarray
-
-    @staticmethod
-    def empty() -> "Faces":
-        return Faces(np.zeros((0, 4), np.float32), np.zeros((0, 5, 2), np.float32), np.zeros(0, np.float32))
-
-    def __len__(self) -> int:
-        return int(self.boxes.shape[0])
-
-    def transformed(self, t: CropTransform) -> "Faces":
-        x1, y1 = t.apply(self.boxes[:, 0], self.boxes[:, 1])
-        x2, y2 = t.apply(self.boxes[:, 2], self.boxes[:, 3])
-        boxes = np.stack([np.minimum(x1, x2), np.minimum(y1, y2), np.maximum(x1, x2), np.maximum(y1, y2)], axis=1)
-        lx, ly = t.apply(self.landmarks[..., 0], self.landmarks[..., 1])
-        marks = np.stack([lx, ly], axis=-1).reshape(self.landmarks.shape)
-        if t.flip and marks.shape[1] == len(FLIP_LANDMARKS):
-            marks = marks[:, FLIP_LANDMARKS]
-        return Faces(boxes.astype(np.float32), marks.astype(np.float32), self.scores.copy())
-
-    @classmethod
-    def collate(cls, items: Sequence["Faces"]) -> "FaceBatch":
-        return FaceBatch.from_list(list(items))
-
-    def to_json(self) -> list[dict[str, Any]]:
-        return [{"box": [round(float(v), 2) for v in b], "score": round(float(s), 5),
-                 "landmarks": [[round(float(x), 2), round(float(y), 2)] for x, y in m]}
-                for b, s, m in zip(self.boxes, self.scores, self.landmarks)]
-
-    @staticmethod
-    def from_json(items: list[dict[str, Any]]) -> "Faces":
-        if not items:
-            return Faces.empty()
-        n = len(items)
-        return Faces(np.array([f["box"] for f in items], np.float32).reshape(n, 4),
-                     np.array([f.get("landmarks", []) for f in items], np.float32).reshape(n, -1, 2),
-                     np.array([f["score"] for f in items], np.float32))
-
-
-@dataclass
-class FaceBatch:
-    """The faces of a batch, flattened: face ``i`` belongs to image ``image_index[i]``."""
-
-    image_index: torch.Tensor  # (N,) long
-    boxes: torch.Tensor  # (N, 4)
-    landmarks: torch.Tensor  # (N, 5, 2)
-    scores: torch.Tensor  # (N,)
-    batch_size: int
-
-    @staticmethod
-    def from_list(items: list[Faces]) -> "FaceBatch":
-        counts = [len(f) for f in items]
-        found = [f for f in items if len(f)]
-        if not found:
-            return FaceBatch(torch.zeros(0, dtype=torch.long), torch.zeros(0, 4), torch.zeros(0, 5, 2),
-                             torch.zeros(0), len(items))
-        return FaceBatch(
-            torch.repeat_interleave(torch.arange(len(items)), torch.tensor(counts)),
-            torch.from_numpy(np.concatenate([f.boxes for f in found])),
-            torch.from_numpy(np.concatenate([f.landmarks for f in found])),
-            torch.from_numpy(np.concatenate([f.scores for f in found])),
-            len(items),
-        )
-
-    def __len__(self) -> int:
-        return int(self.image_index.shape[0])
-
-    def select(self, keep: torch.Tensor) -> "FaceBatch":
-        return FaceBatch(self.image_index[keep], self.boxes[keep], self.landmarks[keep], self.scores[keep],
-                         self.batch_size)
+#: The name this module has always used for :class:`~preserve.faces.detections.Detections` (the same type).
+Faces = Detections
 
 
 def _index_path(root: Path, name: str = INDEX_NAME) -> Path:
@@ -119,7 +40,7 @@ def _index_path(root: Path, name: str = INDEX_NAME) -> Path:
     return home() / "faces" / f"{digest}.json"
 
 
-Detector = Callable[[torch.Tensor], Faces]
+Detector = Callable[[torch.Tensor], Detections]
 """Maps one RGB image ``(3, H, W)`` in [0, 1] to its detections (boxes, scores, optional landmarks)."""
 
 
@@ -158,8 +79,8 @@ class DetectionIndex:
         return self._detector
 
     def build(self, files: Iterable[str | os.PathLike[str]], roots: Sequence[str | os.PathLike[str]] | None = None,
-              progress: bool = True) -> dict[str, Faces]:
-        """Faces for every file (keyed by the path string given), detecting only new or changed files.
+              progress: bool = True) -> dict[str, Detections]:
+        """Detections for every file (keyed by the path string given), detecting only new or changed files.
 
         One index is kept per root folder; ``roots`` defaults to the top-most
         folders that hold the files.
@@ -169,7 +90,7 @@ class DetectionIndex:
         resolved = {str(f): Path(os.path.abspath(f)) for f in files}
         root_list = ([Path(os.path.abspath(r)) for r in roots] if roots
                      else _common_roots({p.parent for p in resolved.values()}))
-        found: dict[Path, Faces] = {}
+        found: dict[Path, Detections] = {}
         for root in root_list:
             members = [p for p in resolved.values() if root in p.parents and p not in found]
             found.update(self._build_root(root, members, progress))
@@ -178,7 +99,7 @@ class DetectionIndex:
             raise ValueError(f"{missing[0]} is not under any of the roots {[str(r) for r in root_list]}")
         return {given: found[p] for given, p in resolved.items()}
 
-    def _build_root(self, root: Path, files: list[Path], progress: bool) -> dict[Path, Faces]:
+    def _build_root(self, root: Path, files: list[Path], progress: bool) -> dict[Path, Detections]:
         path = _index_path(root, self.index_name)
         data = _read(path)
         if data.get("key") != self.key:
@@ -210,16 +131,15 @@ class DetectionIndex:
                 if n % 200 == 0:
                     _write(path, data)  # an interrupted indexing run keeps what it did
             _write(path, data)
-        return {f: Faces.from_json(images.get(str(f.relative_to(root)), {}).get("faces", [])) for f in files}
+        return {f: Detections.from_json(images.get(str(f.relative_to(root)), {}).get("faces", [])) for f in files}
 
-    def detect_file(self, path: str | os.PathLike[str]) -> Faces:
+    def detect_file(self, path: str | os.PathLike[str]) -> Detections:
         """Detect in one file; coordinates in the file's own pixels (after EXIF orientation)."""
         img = load_image(path, max_side=self.max_side)  # decoded reduced where the file is much larger
         rgb = img.rgb
         scale = img.original_hw[1] / rgb.shape[-1]
         det = self.detector()(rgb)
-        return Faces(np.asarray(det.boxes, np.float32) * scale, np.asarray(det.landmarks, np.float32) * scale,
-                     np.asarray(det.scores, np.float32))
+        return Detections(det.boxes * scale, det.scores, det.landmarks * scale)
 
 
 def mtcnn_detector(min_face_size: int = 20, thresholds: Sequence[float] = (0.6, 0.7, 0.7),
@@ -229,9 +149,8 @@ def mtcnn_detector(min_face_size: int = 20, thresholds: Sequence[float] = (0.6, 
 
     net = MTCNN(min_face_size=min_face_size, thresholds=thresholds, factor=factor)
 
-    def detect(rgb: torch.Tensor) -> Faces:
-        d = net.detect(rgb[None])[0]
-        return Faces(d.boxes.numpy(), d.landmarks.numpy(), d.scores.numpy())
+    def detect(rgb: torch.Tensor) -> Detections:
+        return net.detect(rgb[None])[0]
 
     return detect
 

@@ -9,7 +9,6 @@ the pinned ``facenet-pytorch`` wheel (MIT), fetched and verified by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -19,6 +18,7 @@ from torch import nn
 from torchvision.ops import batched_nms, roi_align
 
 from .. import weights
+from .detections import Detections
 from ..frozen import freeze
 
 PNET, RNET, ONET = weights.MTCNN_PNET, weights.MTCNN_RNET, weights.MTCNN_ONET
@@ -72,23 +72,6 @@ class ONet(nn.Module):
         x = self.prelu4(self.conv4(x))
         x = self.prelu5(self.dense5(x.permute(0, 3, 2, 1).flatten(1)))
         return self.dense6_2(x), self.dense6_3(x), F.softmax(self.dense6_1(x), dim=1)
-
-
-@dataclass
-class Detections:
-    """Faces found in one image: ``boxes`` (N, 4) as x1, y1, x2, y2 in pixels,
-    ``scores`` (N,), ``landmarks`` (N, 5, 2) as (x, y): eyes, nose, mouth corners."""
-
-    boxes: torch.Tensor
-    scores: torch.Tensor
-    landmarks: torch.Tensor
-
-    def __len__(self) -> int:
-        return self.boxes.shape[0]
-
-    @staticmethod
-    def empty() -> "Detections":
-        return Detections(torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, 5, 2))
 
 
 def _square(boxes: torch.Tensor) -> torch.Tensor:
