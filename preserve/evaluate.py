@@ -80,7 +80,7 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     photo_files = find_images(list(photos))
     for path in photo_files:
         try:
-            img = load_image(path).rgb
+            img = load_image(path, max_side=size).rgb
         except ImageReadError as exc:
             unreadable[str(path)] = str(exc)
             print(f"preserve: skipping unreadable photo {exc}", file=sys.stderr)

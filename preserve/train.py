@@ -283,7 +283,7 @@ class Trainer:
         images = []
         for p in paths:
             try:
-                img = load_image(p).rgb
+                img = load_image(p, max_side=2 * self.config.image_size).rgb  # a huge photo decodes reduced
             except OSError:
                 continue
             images.append(resize(img, (self.config.image_size, self.config.image_size)))

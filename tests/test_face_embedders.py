@@ -16,6 +16,8 @@ from preserve.faces.embedders import ARCFACE_112, align, facenet, sface, similar
 from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import load_image
 
+pytestmark = pytest.mark.slow  # real weights, fetched and converted into the cache
+
 
 @pytest.fixture(scope="module")
 def embedder():

@@ -21,6 +21,8 @@ from preserve.imageio import load_image
 from preserve.plugin import LossContext
 from preserve.train import TrainConfig, Trainer
 
+pytestmark = pytest.mark.slow  # real weights, fetched and converted into the cache
+
 
 @pytest.fixture(scope="module")
 def face_plugin():

@@ -9,6 +9,8 @@ from helpers import PHOTOS
 from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import load_image
 
+pytestmark = pytest.mark.slow  # real weights, fetched and converted into the cache
+
 
 @pytest.fixture(scope="module")
 def mtcnn() -> MTCNN:
