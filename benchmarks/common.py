@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -22,3 +24,12 @@ def machine() -> str:
     bf16 = [f for f in ("amx_bf16", "avx512_bf16") if f in flags]
     return (f"{model} ({', '.join(bf16) or 'no native bf16'}), {os.cpu_count()} cores, "
             f"{torch.get_num_threads()} torch threads, torch {torch.__version__}")
+
+
+def write_result(path: str | Path, result: dict[str, Any]) -> Path:
+    """Write a benchmark's JSON result (making its folder) and print it."""
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+    return out

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
+from common import machine, write_result  # noqa: E402
 
 from preserve import weights  # noqa: E402
 from preserve.faces.embedders import facenet, sface  # noqa: E402
@@ -100,10 +99,7 @@ def main() -> None:
               "parity_max_abs_diff": {"sface_vs_onnxruntime": sface_parity(args.inputs),
                                       "facenet_vs_opencv": facenet_parity(args.inputs)},
               "orl": orl_separation(args.people)}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":

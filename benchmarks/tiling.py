@@ -12,7 +12,6 @@ size, half size and quarter size (``stats_side`` 1024, 512, 256): the tiles-to-w
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import machine  # noqa: E402
+from common import machine, write_result  # noqa: E402
 
 from preserve.imageio import load_image, resize  # noqa: E402
 from preserve.models.io import load_model  # noqa: E402
@@ -64,10 +63,7 @@ def main() -> None:
     result = {"benchmark": "tiling", "machine": machine(), "model": "starry_night (shipped)",
               "photo": "colosseum.jpg scaled to 1024x768", "tile": 512, "overlap": 128,
               "tiled_vs_whole": tiling_differences(), "transformer_net_gflop": gflops()}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2))
-    print(json.dumps(result, indent=2))
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":
