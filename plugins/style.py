@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
@@ -39,6 +40,9 @@ class StylePlugin(Plugin):
             None keeps them as they are).
         blend: one non-negative weight per style image (normalised to sum to 1); default equal.
         reduction: ``mean`` (default) or ``sum`` over the Gram entries, as above.
+        per_style: with several images, each is its own style (a multi-style network learns them all,
+            ``ctx.style`` says which one each image was painted in) instead of one blended style.
+        names: one name per image for ``per_style`` (default: the file names without suffix).
 
     Examples:
         >>> import torch, preserve
@@ -66,6 +70,8 @@ class StylePlugin(Plugin):
         size: int | None = 512,
         blend: Sequence[float] | None = None,
         reduction: str = "mean",
+        per_style: bool = False,
+        names: Sequence[str] | None = None,
     ) -> None:
         super().__init__()
         if reduction not in REDUCTIONS:
@@ -80,8 +86,13 @@ class StylePlugin(Plugin):
         if len(blend_w) != len(self.sources) or sum(blend_w) <= 0:
             raise ValueError("style: 'blend' needs one non-negative number per style image")
         self.blend = [w / sum(blend_w) for w in blend_w]
+        self.per_style = bool(per_style)
+        if self.per_style and blend is not None:
+            raise ValueError("style: 'blend' mixes the images into one style; with 'per_style' each is its own")
+        self.names = list(names) if names is not None else style_names(self.sources)
+        if len(self.names) != len(self.sources) or len(set(self.names)) != len(self.names):
+            raise ValueError(f"style: 'names' needs one distinct name per image, got {self.names}")
         self.images = [self._load(src) for src in self.sources]
-        self.targets: dict[str, torch.Tensor] = {}
 
     def _load(self, source: Any) -> torch.Tensor:
         if isinstance(source, torch.Tensor):
@@ -94,31 +105,60 @@ class StylePlugin(Plugin):
     def needs(self) -> Needs:
         return Needs(stylized_layers=frozenset(self.layers))
 
+    def styles(self) -> list[str]:
+        """One name per style: each image's with ``per_style``, else one name for the (blended) style."""
+        return list(self.names) if self.per_style else ["+".join(self.names)]
+
     @torch.no_grad()
     def setup(self, encoder: Encoder) -> None:
-        """Compute the target Grams once; they live as buffers so ``.to(device)`` moves them."""
+        """Compute the target Grams once, ``(S, C, C)`` per layer (S styles, or 1 for a blend); they live as
+        buffers so ``.to(device)`` moves them."""
         param = next(encoder.parameters(), None)
         device = param.device if param is not None else torch.device("cpu")
-        grams: dict[str, torch.Tensor] = {}
-        for img, w in zip(self.images, self.blend):
+        per_image = []
+        for img in self.images:
             feats = encoder(img[None].to(device), self.layers)
-            for layer in self.layers:
-                g = gram_matrix(feats[layer])[0] * w
-                grams[layer] = grams[layer] + g if layer in grams else g
-        for i, layer in enumerate(self.layers):
-            self.register_buffer(f"target_{i}", grams[layer], persistent=False)
+            per_image.append([gram_matrix(feats[layer])[0] for layer in self.layers])
+        for i in range(len(self.layers)):
+            grams = torch.stack([p[i] for p in per_image])
+            if not self.per_style:
+                grams = (grams * torch.tensor(self.blend, device=grams.device)[:, None, None]).sum(0, keepdim=True)
+            self.register_buffer(f"target_{i}", grams, persistent=False)
 
     def forward(self, ctx: LossContext) -> torch.Tensor:
         total = torch.zeros(ctx.batch_size, device=ctx.stylized.device)
         for i, (layer, w) in enumerate(zip(self.layers, self.layer_weights)):
-            target = getattr(self, f"target_{i}")
+            target = self._targets(getattr(self, f"target_{i}"), ctx)
             g = gram_matrix(ctx.stylized_features[layer])
             if self.reduction == "mean":
-                total = total + w * per_sample_mse(g, target.expand_as(g))
+                total = total + w * per_sample_mse(g, target)
             else:
                 total = total + w * (g - target).pow(2).flatten(1).sum(dim=1)
         return total
 
+    def _targets(self, grams: torch.Tensor, ctx: LossContext) -> torch.Tensor:
+        """Each image's target Gram, ``(B, C, C)``: its own style's, or the one (blended) style's."""
+        if grams.shape[0] == 1:
+            return grams.expand(ctx.batch_size, -1, -1)
+        if ctx.style is None:
+            raise ValueError(f"style: this term holds {grams.shape[0]} styles; the batch must say which style "
+                             "each image was painted in (ctx.style)")
+        return grams[ctx.style.to(grams.device)]
+
     def describe(self) -> dict[str, Any]:
         names = [os.fspath(s) if not isinstance(s, torch.Tensor) else "<tensor>" for s in self.sources]
-        return {"image": names, "layers": list(self.layers), "size": self.size, "reduction": self.reduction}
+        return {"image": names, "layers": list(self.layers), "size": self.size, "reduction": self.reduction,
+                "per_style": self.per_style, "names": list(self.names)}
+
+
+def style_names(sources: Sequence[Any]) -> list[str]:
+    """A distinct name per style image: its file name without suffix (``style<i>`` for a tensor), numbered
+    where two would be the same."""
+    names: list[str] = []
+    for i, src in enumerate(sources):
+        base = Path(os.fspath(src)).stem if not isinstance(src, torch.Tensor) else f"style{i}"
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base}_{n}", n + 1
+        names.append(name)
+    return names

@@ -28,7 +28,11 @@ def _add_train(sub: Any) -> None:
                                    "is used with --style. Options left out keep their defaults, or, with --resume, "
                                    "the values the run was started with.")
     p.add_argument("--data", nargs="+", help="folder(s) of content photos, read recursively")
-    p.add_argument("--style", nargs="+", metavar="IMAGE", help="style image(s); several are blended")
+    p.add_argument("--style", nargs="+", metavar="IMAGE",
+                   help="style image(s): with a multi-style network (--network fast) each is its own style of "
+                        "one network; with johnson several are blended into one")
+    p.add_argument("--network", help="the style network: johnson (default, one style) or fast (efficient, "
+                                     "many styles); see 'preserve plugins --kind networks'")
     p.add_argument("--recipe", metavar="FILE", help="recipe file (YAML, TOML or JSON)")
     p.add_argument("--content-weight", type=float, help="weight of the content term")
     p.add_argument("--style-weight", type=float, help="weight of the style term")
@@ -67,8 +71,8 @@ def _add_train(sub: Any) -> None:
     p.set_defaults(func=_cmd_train)
 
 
-TRAIN_OPTIONS = ("image_size", "batch_size", "epochs", "steps", "lr", "seed", "width", "bf16", "workers", "compile",
-                 "log_every", "checkpoint_every", "keep_every", "init", "preview_every", "preview_images",
+TRAIN_OPTIONS = ("image_size", "batch_size", "epochs", "steps", "lr", "seed", "network", "width", "bf16", "workers",
+                 "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every", "preview_images",
                  "tensorboard", "progress")
 
 
@@ -105,14 +109,19 @@ def _add_stylize(sub: Any) -> None:
     p.add_argument("--optimize", action="store_true",
                    help="no model: optimise each image's pixels against --recipe (and/or --style), Gatys-style")
     p.add_argument("--recipe", help="with --optimize: the recipe (default: content + style + tv)")
-    p.add_argument("--style", action="append", metavar="NAME|IMAGE",
-                   help="a shipped style model by name (see 'preserve weights list'); "
-                        "with --optimize: a style image (repeatable)")
+    p.add_argument("--style", action="append", metavar="NAME|BLEND|IMAGE",
+                   help="without --model: a shipped style model by name (see 'preserve weights list'); with a "
+                        "multi-style --model: one of its styles by name, or a blend such as a:0.7,b:0.3 (their "
+                        "normalisation parameters mixed); with --optimize: a style image (repeatable)")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="0..1: cross-fade the stylized pixels with the photo's (1, the default: the full style)")
     p.add_argument("--steps", type=int, default=200, help="with --optimize: optimisation steps")
     p.add_argument("--method", choices=["adam", "lbfgs"], default="adam", help="with --optimize")
     p.add_argument("--no-bf16-optimize", action="store_true", help="with --optimize: run the loss network in fp32")
     p.add_argument("--size", type=int, help="scale the longer side to this many pixels (default: keep size)")
-    p.add_argument("--bf16", action="store_true", help="run the network in bfloat16 (faster on AMX/AVX512-BF16 CPUs)")
+    p.add_argument("--bf16", action="store_true",
+                   help="run the network in bfloat16 (the default where the CPU has native bf16: AMX or AVX512-BF16)")
+    p.add_argument("--fp32", action="store_true", help="run the network in float32 even where bf16 is available")
     p.add_argument("--backend", choices=["torch", "onnxruntime"], default="torch",
                    help="onnxruntime takes a .onnx file, or exports model.pt once into the cache")
     p.add_argument("--format", default="png", choices=["png", "jpg", "webp"], help="output format")
@@ -124,25 +133,33 @@ def _add_stylize(sub: Any) -> None:
 
 
 def _cmd_stylize(args: argparse.Namespace) -> int:
-    from .stylize import load_network, stylize
+    from .stylize import load_network, parse_style, stylize
 
     if args.optimize:
         return _cmd_optimize(args)
-    if args.style and (args.model or len(args.style) > 1):
-        print("preserve: error: give one shipped --style NAME or a --model file, not both", file=sys.stderr)
+    if args.style and len(args.style) > 1:
+        print("preserve: error: give one --style (a name, or a blend a:0.7,b:0.3)", file=sys.stderr)
         return 2
     if not args.model and not args.style:
         print("preserve: error: give --style NAME (a shipped model), --model FILE, or --optimize with "
               "--style IMAGE", file=sys.stderr)
         return 2
+    if args.bf16 and args.fp32:
+        print("preserve: error: --bf16 and --fp32 exclude each other", file=sys.stderr)
+        return 2
 
-    if args.style:
+    style = parse_style(args.style[0]) if args.style else None
+    if not args.model:  # a shipped style model by name
         from .styles import style_path
 
-        args.model = str(style_path(args.style[0]))
-    model = load_network(args.model, args.backend)
-    report = stylize(model, args.inputs, args.out, size=args.size, bf16=args.bf16, suffix=f".{args.format}",
-                     grid=args.grid, progress=args.progress, preserve_color=args.preserve_color)
+        if not isinstance(style, str):
+            raise ValueError("a blend of styles needs --model FILE, a multi-style model that holds them")
+        args.model, style = str(style_path(style)), None
+    model = load_network(args.model, args.backend, style)
+    bf16 = False if args.fp32 else True if args.bf16 else None
+    report = stylize(model, args.inputs, args.out, size=args.size, bf16=bf16, suffix=f".{args.format}",
+                     grid=args.grid, progress=args.progress, preserve_color=args.preserve_color,
+                     strength=args.strength)
     print(f"preserve: wrote {len(report.written)} image(s) to {args.out}", file=sys.stderr)
     if report.not_images:
         print(f"preserve: left out {len(report.not_images)} file(s) whose suffix is not an image's "
@@ -202,13 +219,16 @@ def _add_export(sub: Any) -> None:
     p.add_argument("--model", required=True, help="model.pt from training")
     p.add_argument("--out", required=True, help="the .onnx file to write")
     p.add_argument("--opset", type=int, default=17)
+    p.add_argument("--style", help="for a multi-style model: the style (or blend a:0.7,b:0.3) the ONNX file paints")
     p.set_defaults(func=_cmd_export)
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .export import export_onnx
+    from .stylize import choose_style, load_model, parse_style
 
-    print(export_onnx(args.model, args.out, opset=args.opset))
+    net = choose_style(load_model(args.model), parse_style(args.style) if args.style else None)
+    print(export_onnx(net, args.out, opset=args.opset))
     return 0
 
 
@@ -253,7 +273,7 @@ def _add_plugins(sub: Any) -> None:
     p = sub.add_parser("plugins", help="list the installed plugins (and encoders, embedders, detectors, segmenters)")
     p.add_argument("pattern", nargs="*", default=["*"], help="fnmatch pattern(s), e.g. 'st*'")
     p.add_argument("--json", action="store_true", help="machine-readable output")
-    p.add_argument("--kind", choices=["plugins", "encoders", "embedders", "detectors", "segmenters"],
+    p.add_argument("--kind", choices=["plugins", "encoders", "networks", "embedders", "detectors", "segmenters"],
                    default="plugins", help="which registry to list (default: plugins)")
     p.add_argument("--encoders", dest="kind", action="store_const", const="encoders",
                    help="the same as --kind encoders")

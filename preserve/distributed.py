@@ -51,6 +51,16 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     return device
 
 
+def bf16_supported(device: torch.device | str = "cpu") -> bool:
+    """bf16 autocast pays off on CPUs with native bf16 (AVX512-BF16 / AMX) and on CUDA GPUs that have it."""
+    if torch.device(device).type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
 @dataclass(frozen=True)
 class DistInfo:
     rank: int = 0

@@ -7,6 +7,7 @@ network computes its upsampling sizes from its input).
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 from pathlib import Path
@@ -16,16 +17,17 @@ import torch
 
 from .atomic import atomic_write
 from .models.io import ModelFileError, load_model
-from .models.transformer_net import TransformerNet
 
 OPSET = 17
 
 
-def export_onnx(model: TransformerNet | str | os.PathLike[str], out: str | os.PathLike[str],
+def export_onnx(model: torch.nn.Module | str | os.PathLike[str], out: str | os.PathLike[str],
                 opset: int = OPSET) -> Path:
-    """Write ``model`` (a TransformerNet or a model.pt path) to ``out`` as ONNX with dynamic H and W."""
-    net = model if isinstance(model, TransformerNet) else load_model(model)
-    net = net.float().eval()
+    """Write ``model`` (a style network or a model.pt path) to ``out`` as ONNX with dynamic H and W.
+
+    A multi-style network is exported painting its current style (``set_style``), which is baked in."""
+    net = model if isinstance(model, torch.nn.Module) else load_model(model)
+    net = copy.deepcopy(net).float().eval()
     dims = {0: "batch", 2: "height", 3: "width"}
 
     def write(tmp: Path) -> None:

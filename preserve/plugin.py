@@ -73,6 +73,8 @@ class LossContext:
 
     ``stylized`` and ``content`` are RGB in [0, 1], shape ``(B, 3, H, W)``.
     ``stylized_features`` carry gradients; ``content_features`` do not.
+    ``style`` is the index of the style each image was painted in (``(B,)`` long) when the network holds
+    several styles, else None.
     """
 
     stylized: torch.Tensor
@@ -80,6 +82,7 @@ class LossContext:
     stylized_features: Mapping[str, torch.Tensor] = field(default_factory=dict)
     content_features: Mapping[str, torch.Tensor] = field(default_factory=dict)
     inputs: Mapping[str, Any] = field(default_factory=dict)
+    style: torch.Tensor | None = None
 
     @property
     def batch_size(self) -> int:
@@ -116,6 +119,12 @@ class Plugin(nn.Module):
     def stats(self) -> dict[str, float]:
         """Counters from the last call of :meth:`forward` (how many faces were used, say), for the logs."""
         return {}
+
+    def styles(self) -> list[str] | None:
+        """Names of the styles this plugin holds targets for, for a plugin that defines styles (the style
+        plugin), else None. Several names make the network a multi-style one, and ``ctx.style`` then says
+        which style each image was painted in."""
+        return None
 
     def forward(self, ctx: LossContext) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError

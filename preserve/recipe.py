@@ -213,14 +213,17 @@ class Recipe(nn.Module):
         stylized: torch.Tensor,
         content: torch.Tensor,
         inputs: Mapping[str, Any] | None = None,
+        style: torch.Tensor | None = None,
     ) -> RecipeOutput:
+        """The loss of ``stylized`` against ``content``; ``style`` (``(B,)`` long) is each image's style index
+        when the network holds several styles."""
         missing = self.needs.inputs - set(inputs or {})
         if missing:
             raise ValueError(f"the recipe's plugins need input(s) {sorted(missing)} that were not given")
         stylized_features = self.encoder(stylized, self.needs.stylized_layers) if self.needs.stylized_layers else {}
         with torch.no_grad():
             content_features = self.encoder(content, self.needs.content_layers) if self.needs.content_layers else {}
-        ctx = LossContext(stylized, content, stylized_features, content_features, dict(inputs or {}))
+        ctx = LossContext(stylized, content, stylized_features, content_features, dict(inputs or {}), style)
         raw: dict[str, torch.Tensor] = {}
         terms: dict[str, torch.Tensor] = {}
         for name, plugin in self.plugins.items():
@@ -234,6 +237,15 @@ class Recipe(nn.Module):
         total = torch.stack(list(terms.values())).sum(0).mean()
         stats = {f"{name}_{k}": v for name, plugin in self.plugins.items() for k, v in plugin.stats().items()}
         return RecipeOutput(total, terms, raw, stats)
+
+    def style_names(self) -> list[str]:
+        """The styles a network trained with this recipe holds: the names of a multi-style term's styles, or one
+        name (the style term's image) for a one-style recipe. Two multi-style terms must agree."""
+        lists = [names for plugin in self.plugins.values() if (names := plugin.styles())]
+        several = [names for names in lists if len(names) > 1]
+        if any(names != several[0] for names in several[1:]):
+            raise RecipeError(f"the recipe's terms hold different styles: {several}")
+        return several[0] if several else lists[0] if lists else ["style"]
 
     def annotate(self, files: Sequence[str], roots: Sequence[str] | None = None,
                  progress: bool = True) -> dict[str, Mapping[str, Any]]:

@@ -168,12 +168,14 @@ EMBEDDERS: Registry[Any] = Registry("preserve.face_embedders", "face embedder")
 """Face embedders (``name -> (**options) -> FaceEmbedder``) for the face and target plugins."""
 DETECTORS: Registry[Any] = Registry("preserve.detectors", "detector")
 """Detector factories (``name -> (**options) -> Detector``) for the ``target`` plugin; ``mtcnn`` is built in."""
+NETWORKS: Registry[Any] = Registry("preserve.networks", "network")
+"""Style-network classes (``name -> class``); a model file records its network's name and options."""
 SEGMENTERS: Registry[Any] = Registry("preserve.segmenters", "segmenter")
 """Named mask makers (``name -> (**options) -> MaskFn``) for the mask plugin's ``mask_fn: NAME``."""
 
 #: Every registry, by the name ``preserve plugins --kind`` uses.
-REGISTRIES: dict[str, Registry[Any]] = {"plugins": PLUGINS, "encoders": ENCODERS, "embedders": EMBEDDERS,
-                                        "detectors": DETECTORS, "segmenters": SEGMENTERS}
+REGISTRIES: dict[str, Registry[Any]] = {"plugins": PLUGINS, "encoders": ENCODERS, "networks": NETWORKS,
+                                        "embedders": EMBEDDERS, "detectors": DETECTORS, "segmenters": SEGMENTERS}
 
 
 def register(name: str | None = None, *, override: bool = False) -> Callable[[T], T]:

@@ -119,13 +119,17 @@ class RunDir:
         """A kept copy, ``checkpoints/step-N.pt``, to branch runs from."""
         return self.save_checkpoint(state, self.checkpoint.with_name(f"step-{step}.pt"))
 
-    def save_preview(self, step: int, content: torch.Tensor, stylized: torch.Tensor) -> Path | None:
+    def save_preview(self, step: int, content: torch.Tensor, stylized: list[torch.Tensor],
+                     style_names: list[str]) -> Path | None:
+        """The content images and one row of stylized images per style, as ``previews/step_N.png``."""
         if not self.main:
             return None
         path = self.path / "previews" / f"step_{step:07d}.png"
-        save_grid([list(content), list(stylized)], path, row_labels=["content", f"step {step}"])
+        labels = [f"step {step}"] if len(stylized) == 1 else [f"{n} {step}" for n in style_names]
+        save_grid([list(content), *[list(s) for s in stylized]], path, row_labels=["content", *labels])
         if self._tb is not None:
-            self._tb.add_images("preview", stylized, step)
+            for name, images in zip(style_names, stylized):
+                self._tb.add_images("preview" if len(stylized) == 1 else f"preview/{name}", images, step)
         return path
 
     def finish(self, skipped: Mapping[str, str]) -> None:

@@ -20,7 +20,7 @@ from torch import nn
 
 from .imageio import fit_size, resize
 
-STRIDE = 4  # TransformerNet downsamples twice by 2
+STRIDE = 4  # TransformerNet downsamples twice by 2; a network with a ``stride`` attribute says its own
 
 
 @contextlib.contextmanager
@@ -77,11 +77,12 @@ def stylize_tiled(net: nn.Module, image: torch.Tensor, tile: int = 1024, overlap
     small = resize(image, fit_size((h, w), stats_side)) if max(h, w) > stats_side else image
     with _instance_norm_hooks(net, None, record=True) as stats:
         net(small[None].to(device, dtype))
-    # Tiles start on multiples of the network's total stride (4) and the image is padded to one, so that
+    # Tiles start on multiples of the network's total stride and the image is padded to one, so that
     # every tile samples the same grid as the whole image would: then only the tile borders differ.
-    tile = max(STRIDE, tile - tile % STRIDE)
-    overlap = min(overlap - overlap % STRIDE, tile - STRIDE)
-    ph, pw = -h % STRIDE, -w % STRIDE
+    stride = int(getattr(net, "stride", STRIDE))
+    tile = max(stride, tile - tile % stride)
+    overlap = min(overlap - overlap % stride, tile - stride)
+    ph, pw = -h % stride, -w % stride
     padded = F.pad(image[None], (0, pw, 0, ph), mode="replicate")[0] if ph or pw else image
     H, W = padded.shape[-2:]
     out = torch.zeros(3, H, W)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import json
 import math
 import os
@@ -31,12 +32,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import torch
+import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
 from . import distributed
 from .data import Batch, EpochSampler, ImageFolder, collate
 from .imageio import load_image, resize
-from .models.transformer_net import TransformerNet
+from .registry import NETWORKS
 from .recipe import Recipe, RecipeOutput, default_recipe, resolve_recipe  # noqa: F401 - re-exported
 from .models.io import save_model
 from .rundir import MetricsWindow, RunDir
@@ -60,6 +62,7 @@ class TrainConfig:
     bf16: bool | None = None  # None: on where the CPU supports it
     channels_last: bool = True
     compile: bool = False  # torch.compile the TransformerNet: ~20% faster steps after ~45 s of compiling
+    network: str = "johnson"  # a registered style network (preserve plugins --kind networks)
     width: int = 32
     flip: bool = True
     workers: int = 1
@@ -75,16 +78,6 @@ class TrainConfig:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def bf16_supported(device: torch.device | str = "cpu") -> bool:
-    """bf16 autocast pays off on CPUs with native bf16 (AVX512-BF16 / AMX) and on CUDA GPUs that have it."""
-    if torch.device(device).type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
 
 
 class Trainer:
@@ -128,12 +121,13 @@ class Trainer:
             raise ValueError(f"--batch-size {config.batch_size} (the global batch) must divide evenly over "
                              f"{self.dist.world_size} processes")
         self.local_batch = config.batch_size // self.dist.world_size
-        self.use_bf16 = bf16_supported(self.device) if config.bf16 is None else config.bf16
+        self.use_bf16 = distributed.bf16_supported(self.device) if config.bf16 is None else config.bf16
         if config.deterministic:
             torch.use_deterministic_algorithms(True)  # process-wide, as torch defines it
         torch.manual_seed(config.seed)
-        self.model = TransformerNet(width=config.width).to(self.device)
         self.recipe = (recipe if recipe is not None else Recipe.from_dict(config.recipe)).to(self.device)
+        self.style_names = self.recipe.style_names()  # one name per style the network learns (several: multi-style)
+        self.model = build_network(config.network, config.width, self.style_names).to(self.device)
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.recipe.encoder.to(memory_format=torch.channels_last)
@@ -201,9 +195,12 @@ class Trainer:
         restore_sigterm = _sigterm_as_interrupt()
         try:
             for batch in self._batches():
-                result = self.train_step(batch.images, batch.inputs)
+                style = self.style_at(self.step)
+                result = self.train_step(batch.images, batch.inputs, style)
                 self.step += 1
                 logged = {"total": float(result.total.detach()), **result.means(), **result.stats}
+                if len(self.style_names) > 1:  # each term per style too: 'style@the_scream'
+                    logged.update({f"{k}@{self.style_names[style]}": v for k, v in result.means().items()})
                 window.add(distributed.mean_across(self.dist, logged), len(batch) * self.dist.world_size)
                 if bar is not None:
                     bar.update(1)
@@ -226,14 +223,20 @@ class Trainer:
             if bar is not None:
                 bar.close()
 
-    def train_step(self, images: torch.Tensor, inputs: Mapping[str, Any] | None = None) -> RecipeOutput:
+    def train_step(self, images: torch.Tensor, inputs: Mapping[str, Any] | None = None,
+                   style: int = 0) -> RecipeOutput:
+        """One optimisation step on a batch, every image painted in style number ``style``."""
         self.model.train()
         x = images.to(self.device, non_blocking=True)
         if self.config.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
+        index = torch.full((x.shape[0],), style, dtype=torch.long, device=self.device)
         with self.autocast():
-            stylized = self._forward(x)
-            result = self.recipe(stylized, x, inputs)
+            if len(self.style_names) > 1:
+                stylized = self._forward(x, style=F.one_hot(index, len(self.style_names)).float())
+            else:
+                stylized = self._forward(x)
+            result = self.recipe(stylized, x, inputs, style=index)
         # Checked before the step (and in every process together), so the weights never take a NaN step
         # and no checkpoint of them is ever written.
         if not distributed.all_true(self.dist, math.isfinite(float(result.total.detach()))):
@@ -246,6 +249,11 @@ class Trainer:
         result.total.backward()
         self.optimizer.step()
         return result
+
+    def style_at(self, step: int) -> int:
+        """The style a step trains: the styles in turn, so every style gets the same share of the batches and a
+        resumed run continues the order (the batch of step ``n`` always gets style ``n mod S``)."""
+        return step % len(self.style_names)
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16)
@@ -295,14 +303,23 @@ class Trainer:
         if self._previews is None or not self.dist.is_main:
             return None
         self.model.eval()
+        x = self._previews.to(self.device)
+        rows = []
         with self.autocast():
-            out = self.model(self._previews.to(self.device)).float().clamp(0, 1).cpu()
-        return self.run.save_preview(self.step, self._previews, out)
+            for s in range(len(self.style_names)):
+                if len(self.style_names) > 1:
+                    style = F.one_hot(torch.full((x.shape[0],), s, device=self.device), len(self.style_names)).float()
+                    rows.append(self.model(x, style=style).float().clamp(0, 1).cpu())
+                else:
+                    rows.append(self.model(x).float().clamp(0, 1).cpu())
+        return self.run.save_preview(self.step, self._previews, rows, self.style_names)
 
     def _state(self) -> dict[str, Any]:
         """A training checkpoint: model, optimiser, step, the config and the skipped files."""
         return {
             "format": CHECKPOINT_FORMAT,
+            "network": self.config.network,
+            "network_config": json.dumps(self.model.config()),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "step": self.step,
@@ -316,6 +333,26 @@ class Trainer:
         from tqdm.auto import tqdm
 
         return tqdm(total=self.total_steps, initial=self.step, desc="train", unit="step", dynamic_ncols=True)
+
+
+def holds_styles(network: str) -> bool:
+    """Whether a registered network holds several styles (it takes ``num_styles``)."""
+    return "num_styles" in inspect.signature(NETWORKS.get(network)).parameters
+
+
+def build_network(name: str, width: int, style_names: list[str]) -> torch.nn.Module:
+    """A registered style network for ``style_names`` (one name: a one-style network).
+
+    A network that takes ``num_styles`` holds every style; one that does not (``johnson``) holds one,
+    so several style images can only train it as a blend.
+    """
+    cls = NETWORKS.get(name)
+    if holds_styles(name):
+        return cls(num_styles=len(style_names), width=width, style_names=style_names)
+    if len(style_names) > 1:
+        raise ValueError(f"network {name!r} holds one style; train {len(style_names)} styles with a multi-style "
+                         "network (--network fast), or blend them into one with the style term's 'blend'")
+    return cls(width=width)
 
 
 def _sigterm_as_interrupt() -> Callable[[], None]:
@@ -333,7 +370,7 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-_RESUME_MUST_MATCH = ("recipe", "image_size", "batch_size", "seed", "width", "flip", "data")
+_RESUME_MUST_MATCH = ("recipe", "image_size", "batch_size", "seed", "network", "width", "flip", "data")
 
 
 def _differences(new: TrainConfig, saved: Mapping[str, Any], keys: tuple[str, ...]) -> str:
@@ -349,7 +386,7 @@ def _check_resumable(new: TrainConfig, saved: Mapping[str, Any]) -> None:
         raise ValueError(f"cannot resume with different settings ({detail})")
 
 
-_BRANCH_MUST_MATCH = ("width",)
+_BRANCH_MUST_MATCH = ("network", "width")
 
 
 class CheckpointError(ValueError):
@@ -418,6 +455,10 @@ def build_config(
     if recipe is None and not style:
         raise ValueError("give a style image (--style IMAGE) for the default recipe, or a recipe (--recipe FILE)")
     recipe_dict = resolve_recipe(recipe, style, weights)
+    term = recipe_dict.get("style")
+    if holds_styles(options.get("network", "johnson")) and isinstance(term, dict) \
+            and isinstance(term.get("image"), list) and len(term["image"]) > 1:
+        term.setdefault("per_style", True)  # a multi-style network learns each image as its own style
     data_list = [str(Path(d).resolve()) for d in ([data] if isinstance(data, (str, os.PathLike)) else data)]
     if options.get("init"):
         options["init"] = str(Path(options["init"]).resolve())

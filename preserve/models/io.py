@@ -1,7 +1,9 @@
 """The model-file format: what training writes and stylizing, export and evaluation read.
 
 A model file is a plain ``torch.save`` dict (loads with ``weights_only=True``):
-``format``, ``state_dict``, the network's ``config`` and the training
+``format``, ``network`` (the registered network name; files written before
+networks were registered have none and are ``johnson``), ``state_dict``, the
+network's ``config`` (its options, style names included) and the training
 ``recipe`` (JSON strings), ``steps`` and ``image_size``. :func:`load_model`
 also reads a training checkpoint (``checkpoints/*.pt``). It refuses files
 that are not model files, weights that are not finite, and settings that do
@@ -18,7 +20,10 @@ from typing import Any
 import torch
 
 from ..atomic import atomic_torch_save
-from .transformer_net import TransformerNet
+from ..registry import NETWORKS, UnknownNameError
+
+#: A style network: a registered class with ``name``, ``stride`` and ``config()`` (options that rebuild it).
+Network = torch.nn.Module
 
 
 class ModelFileError(ValueError):
@@ -28,11 +33,12 @@ class ModelFileError(ValueError):
 MODEL_FORMAT = "preserve.transformer_net/1"
 
 
-def save_model(net: TransformerNet, path: str | os.PathLike[str], *, recipe: dict[str, Any] | None = None,
+def save_model(net: Network, path: str | os.PathLike[str], *, recipe: dict[str, Any] | None = None,
                steps: int = 0, image_size: int | None = None) -> Path:
     """Write a model file that :func:`load_model` (and ``torch.load(..., weights_only=True)``) reads."""
     state = {
         "format": MODEL_FORMAT,
+        "network": getattr(net, "name", "johnson"),
         "state_dict": {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()},
         "config": json.dumps(net.config()),
         "recipe": json.dumps(recipe or {}),
@@ -42,7 +48,7 @@ def save_model(net: TransformerNet, path: str | os.PathLike[str], *, recipe: dic
     return atomic_torch_save(state, Path(path))
 
 
-def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> TransformerNet:
+def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu") -> Network:
     """Load a ``model.pt`` written by training (or a training checkpoint), safely (``weights_only=True``)."""
     p = Path(path)
     if not p.is_file():
@@ -54,10 +60,14 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
     if not isinstance(state, dict):
         raise ModelFileError(f"{p}: not a preserve model file")
     if "state_dict" in state:  # final model
-        config = json.loads(state.get("config", "{}"))
+        network, config = state.get("network", "johnson"), json.loads(state.get("config", "{}"))
         weights = state["state_dict"]
     elif "model" in state and "config" in state:  # training checkpoint
-        config = {"width": json.loads(state["config"]).get("width", 32)}
+        network = state.get("network", "johnson")
+        if "network_config" in state:
+            config = json.loads(state["network_config"])
+        else:  # checkpoints written before networks were registered: a TransformerNet of the run's width
+            config = {"width": json.loads(state["config"]).get("width", 32)}
         weights = state["model"]
     else:
         raise ModelFileError(f"{p}: not a preserve model file (keys: {sorted(state)[:6]})")
@@ -66,7 +76,12 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
         raise ModelFileError(f"{p}: non-finite weights in {bad[:3]}{' ...' if len(bad) > 3 else ''} "
                              "(a diverged run?); it would give black images")
     try:
-        model = TransformerNet(**config)
+        model = NETWORKS.create(network, **config)
+    except UnknownNameError as exc:
+        raise ModelFileError(f"{p}: {exc.args[0] if exc.args else exc}") from None
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"{p}: its network settings {config} are not {network!r}'s ({exc})") from None
+    try:
         model.load_state_dict({k: v.float() for k, v in weights.items()}, strict=True)
     except (TypeError, RuntimeError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -56,7 +56,15 @@ class UpsampleConv(nn.Module):
 
 
 class TransformerNet(nn.Module):
-    """The image transformation network; ``width`` scales every channel count (32 in the paper)."""
+    """Johnson et al.'s image transformation network, one style per network; about 40 GMAC at 512 x 512.
+
+    Args:
+        width: scales every channel count (32 in the paper).
+        residual_blocks: residual blocks at 1/4 resolution (5 in the paper).
+    """
+
+    name = "johnson"
+    stride = 4  # two stride-2 steps: tiles start on multiples of this
 
     def __init__(self, width: int = 32, residual_blocks: int = 5) -> None:
         super().__init__()
