@@ -44,6 +44,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start a new run even if --out holds one")
     p.add_argument("--image-size", type=int)
+    p.add_argument("--image-sizes", type=int, nargs=2, metavar=("LO", "HI"),
+                   help="multi-scale training: each batch gets a random crop size in [LO, HI] (multiples of 32), "
+                        "so the style's scale depends less on the image size (e.g. 192 384)")
     p.add_argument("--batch-size", type=int)
     g = p.add_mutually_exclusive_group()
     g.add_argument("--epochs", type=int)
@@ -71,7 +74,7 @@ def _add_train(sub: Any) -> None:
     p.set_defaults(func=_cmd_train)
 
 
-TRAIN_OPTIONS = ("image_size", "batch_size", "epochs", "steps", "lr", "seed", "network", "width", "bf16", "workers",
+TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "seed", "network", "width", "bf16", "workers",
                  "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every", "preview_images",
                  "tensorboard", "progress")
 
@@ -211,6 +214,11 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     summary = evaluate(args.models, args.photos, args.out, style=args.style, size=args.size, judges=args.judges)
     print(json.dumps(summary, indent=2))
+    for name, entry in summary["models"].items():
+        parts = [f"style ratio {entry['style_ratio']:.3f}" if "style_ratio" in entry else None,
+                 f"content loss {entry['content_loss_mean']:.4g}" if "content_loss_mean" in entry else None,
+                 f"512 px {entry['latency_512_ms']:.0f} ms"]
+        print(f"preserve: {name}: " + ", ".join(p for p in parts if p), file=sys.stderr)
     return 0
 
 

@@ -105,12 +105,16 @@ class ImageFolder(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, key: int | tuple[int, int]) -> Sample | Broken:
-        index, epoch = key if isinstance(key, tuple) else (key, 0)
+    def __getitem__(self, key: int | tuple[int, ...]) -> Sample | Broken:
+        """``index``, ``(index, epoch)`` or ``(index, epoch, size)``: a crop of ``size`` (default image_size)."""
+        index, epoch, size = key, 0, self.image_size
+        if isinstance(key, tuple):
+            index, epoch, *rest = key
+            size = rest[0] if rest else self.image_size
         path = self.files[index]
         gen = _generator(self.seed, epoch, index) if self.random_crop else None
         try:
-            image, transform = load_rgb_square(path, self.image_size, gen, self.flip)
+            image, transform = load_rgb_square(path, size, gen, self.flip)
         except Exception as exc:  # noqa: BLE001 - a bad file is counted and skipped, whatever broke
             return Broken(str(path), f"{type(exc).__name__}: {exc}")
         notes = {name: table[str(path)].transformed(transform) for name, table in self.annotations.items()}
@@ -118,14 +122,16 @@ class ImageFolder(Dataset):
 
 
 class EpochSampler(Sampler):
-    """Yields ``(index, epoch)`` in a permutation seeded by ``(seed, epoch)``, from batch ``start_batch`` on.
+    """Yields ``(index, epoch)`` in a permutation seeded by ``(seed, epoch)``, from batch ``start_batch`` on;
+    with ``sizes=(lo, hi)`` (multi-scale training) ``(index, epoch, size)``, one crop size per batch.
 
     With ``num_replicas > 1`` each rank takes an interleaved share of every
     global batch, as torch's DistributedSampler does.
     """
 
     def __init__(self, n: int, batch_size: int, seed: int, epoch: int, start_batch: int = 0,
-                 drop_last: bool = True, rank: int = 0, num_replicas: int = 1) -> None:
+                 drop_last: bool = True, rank: int = 0, num_replicas: int = 1,
+                 sizes: tuple[int, int] | None = None) -> None:
         self.n = n
         self.batch_size = batch_size
         self.seed = seed
@@ -134,6 +140,16 @@ class EpochSampler(Sampler):
         self.drop_last = drop_last and n >= batch_size * num_replicas
         self.rank = rank
         self.num_replicas = num_replicas
+        self.sizes = sizes
+
+    def batch_size_px(self, batch: int) -> int | None:
+        """The crop size of batch ``batch`` of this epoch with ``sizes=(lo, hi)``: drawn from (seed, epoch,
+        batch), a multiple of 32 in [lo, hi]; None without ``sizes`` (the dataset's own size)."""
+        if self.sizes is None:
+            return None
+        lo, hi = (-(-self.sizes[0] // 32)), self.sizes[1] // 32
+        step = int(torch.randint(lo, max(lo, hi) + 1, (1,), generator=_generator(self.seed, self.epoch, -2, batch)))
+        return 32 * step
 
     def batches_per_epoch(self) -> int:
         global_batch = self.batch_size * self.num_replicas
@@ -144,8 +160,9 @@ class EpochSampler(Sampler):
         global_batch = self.batch_size * self.num_replicas
         for b in range(self.start_batch, self.batches_per_epoch()):
             chunk = order[b * global_batch:(b + 1) * global_batch]
+            size = self.batch_size_px(b)
             for i in chunk[self.rank::self.num_replicas]:
-                yield (i, self.epoch)
+                yield (i, self.epoch) if size is None else (i, self.epoch, size)
 
     def __len__(self) -> int:
         return max(0, self.batches_per_epoch() - self.start_batch) * self.batch_size

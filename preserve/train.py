@@ -54,6 +54,7 @@ class TrainConfig:
     out: str
     recipe: dict[str, Any] = field(default_factory=dict)
     image_size: int = 256
+    image_sizes: list[int] | None = None  # [lo, hi]: multi-scale training, a crop size per batch in that range
     batch_size: int = 4
     epochs: int = 2
     steps: int | None = None
@@ -262,8 +263,9 @@ class Trainer:
     def _batches(self) -> Iterator[Batch]:
         while self.step < self.total_steps:
             epoch, start = divmod(self.step, self.batches_per_epoch)
+            sizes = tuple(self.config.image_sizes) if self.config.image_sizes else None
             sampler = EpochSampler(len(self.dataset), self.local_batch, self.config.seed, epoch, start,
-                                   rank=self.dist.rank, num_replicas=self.dist.world_size)
+                                   rank=self.dist.rank, num_replicas=self.dist.world_size, sizes=sizes)
             loader = DataLoader(
                 self.dataset, batch_size=self.local_batch, sampler=sampler, collate_fn=collate,
                 num_workers=self.config.workers, persistent_workers=False, pin_memory=self.device.type == "cuda",
@@ -370,7 +372,7 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-_RESUME_MUST_MATCH = ("recipe", "image_size", "batch_size", "seed", "network", "width", "flip", "data")
+_RESUME_MUST_MATCH = ("recipe", "image_size", "image_sizes", "batch_size", "seed", "network", "width", "flip", "data")
 
 
 def _differences(new: TrainConfig, saved: Mapping[str, Any], keys: tuple[str, ...]) -> str:

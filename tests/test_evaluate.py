@@ -60,3 +60,30 @@ def test_evaluate_end_to_end(tmp_path, capsys):
         better = [float(r[f"gentle/{judge}"]) < float(r[f"plain/{judge}"]) for r in table]
         assert summary["models"]["gentle"][judge]["improved_share_vs_plain"] == pytest.approx(statistics.mean(better))
     json.loads(capsys.readouterr().out)  # the CLI prints the summary as JSON
+
+
+def test_the_style_ratio_equals_one_computed_by_hand(tmp_path, capsys):
+    """Two photos, one model: mean style loss of the stylized photos over that of the photos themselves."""
+    from preserve import Recipe
+    from preserve.imageio import fit_size, load_image, resize
+    from preserve.models.io import load_model
+
+    model = _tiny(tmp_path / "m" / "model.pt", 0, 0.3)
+    photos = [PHOTOS / "dog.jpg", PHOTOS / "kite.jpg"]
+    assert main(["evaluate", "--models", str(model), "--photos", *map(str, photos), "--out", str(tmp_path / "ev"),
+                 "--style", str(STARRY_NIGHT), "--size", "96", "--judges", "sface"]) == 0
+    summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
+    assert "style ratio" in capsys.readouterr().err
+    recipe = Recipe(content=1.0, style={"image": str(STARRY_NIGHT), "size": 512})
+    net = load_model(model)
+    stylized_losses, photo_losses = [], []
+    for p in photos:
+        img = load_image(p, max_side=96).rgb
+        img = resize(img, fit_size(tuple(img.shape[-2:]), 96))[None]
+        with torch.no_grad():
+            out = net(img).clamp(0, 1)
+            stylized_losses.append(float(recipe(out, img).raw["style"][0]))
+            photo_losses.append(float(recipe(img, img).raw["style"][0]))
+    expected = (sum(stylized_losses) / 2) / (sum(photo_losses) / 2)
+    assert summary["models"]["m"]["style_ratio"] == pytest.approx(expected, rel=1e-4)
+    assert summary["models"]["m"]["latency_512_ms"] > 0

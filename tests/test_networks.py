@@ -195,3 +195,28 @@ def test_stylize_chooses_blends_and_fades_styles(two_styles, tmp_path, capsys):
                           (["--strength", "1.5"], "--strength must be in [0, 1]")):
         assert main([*base, *args, "--out", str(tmp_path / "e")]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_multi_scale_batches_have_one_size_each_drawn_from_the_range():
+    from preserve.data import EpochSampler
+
+    sampler = EpochSampler(20, 4, seed=3, epoch=1, sizes=(96, 224))
+    keys = list(sampler)
+    sizes = [keys[i][2] for i in range(0, len(keys), 4)]
+    assert all(len({k[2] for k in keys[i:i + 4]}) == 1 for i in range(0, len(keys), 4))  # one size per batch
+    assert all(96 <= s <= 224 and s % 32 == 0 for s in sizes) and len(set(sizes)) > 1
+    again = EpochSampler(20, 4, seed=3, epoch=1, sizes=(96, 224), start_batch=2)
+    assert list(again) == keys[8:]  # resuming mid-epoch draws the same sizes
+
+
+def test_multi_scale_training_runs_at_the_drawn_sizes(tmp_path):
+    seen = []
+    config = TrainConfig(data=[str(PHOTOS)], out=str(tmp_path / "ms"), recipe=small_recipe(64), image_size=64,
+                         image_sizes=[32, 96], batch_size=2, steps=4, network="fast", workers=0, progress=False,
+                         preview_every=1000)
+    trainer = Trainer(config)
+    original = trainer.train_step
+    trainer.train_step = lambda images, inputs=None, style=0: seen.append(images.shape[-1]) or original(
+        images, inputs, style)
+    trainer.fit()
+    assert len(seen) == 4 and set(seen) <= {32, 64, 96}
