@@ -4,6 +4,9 @@
 ratio (or scales the longer side to ``size``), honours EXIF orientation,
 accepts grayscale, palette, RGBA (alpha is put back), CMYK and 16-bit input,
 can keep the photo's own colours (``preserve_color``: stylized luminance, original chroma),
+chooses or blends a multi-style model's styles (``style``), fades towards the photo
+(``strength``), runs in bf16 where the CPU has it natively (the fastest path; ``bf16=False``
+forces fp32),
 and never lets one bad file stop the others: failures are collected in the
 returned report with the file named.
 """

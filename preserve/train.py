@@ -1,4 +1,5 @@
-"""Training a TransformerNet against a recipe of preservation plugins.
+"""Training a style network (``--network``: johnson by default, or the multi-style ``fast``) against a recipe
+of preservation plugins.
 
 :class:`Trainer` keeps the loop (data, forward, recipe, backward, step); a
 run lives in one folder, whose layout and writes belong to
@@ -62,7 +63,7 @@ class TrainConfig:
     seed: int = 0
     bf16: bool | None = None  # None: on where the CPU supports it
     channels_last: bool = True
-    compile: bool = False  # torch.compile the TransformerNet: ~20% faster steps after ~45 s of compiling
+    compile: bool = False  # torch.compile the style network: ~15% faster steps after ~45 s of compiling
     network: str = "johnson"  # a registered style network (preserve plugins --kind networks)
     width: int = 32
     flip: bool = True

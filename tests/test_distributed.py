@@ -78,3 +78,22 @@ def test_two_processes_train_with_the_face_plugin_and_share_its_index(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in lines] == [1, 2] and all("face" in r and "face_faces" in r for r in lines)
     assert sum(r["face_faces"] for r in lines) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("torchrun") and not os.path.exists(os.path.join(os.path.dirname(sys.executable),
+                    "torchrun")), reason="torchrun is not installed")
+def test_two_processes_train_a_multi_style_network(tmp_path):
+    """Every process paints each step's batch in the same style (the styles take turns by step)."""
+    torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    scream = STARRY_NIGHT.with_name("the_scream.jpg")
+    run = subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m", "preserve.cli", "train",
+                          "--data", str(PHOTOS), "--network", "fast", "--style", str(STARRY_NIGHT), str(scream),
+                          "--image-size", "48", "--batch-size", "4", "--steps", "4", "--workers", "0", "--no-progress",
+                          "--log-every", "1", "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [("style@starry_night" in r, "style@the_scream" in r) for r in lines] == [(True, False), (False, True)] * 2
+    assert load_model(tmp_path / "run" / "model.pt").style_names == ["starry_night", "the_scream"]
