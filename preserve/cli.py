@@ -74,9 +74,9 @@ def _add_train(sub: Any) -> None:
     p.set_defaults(func=_cmd_train)
 
 
-TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "seed", "network", "width", "bf16", "workers",
-                 "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every", "preview_images",
-                 "tensorboard", "progress")
+TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "seed", "network", "width",
+                 "bf16", "workers", "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every",
+                 "preview_images", "tensorboard", "progress")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -278,7 +278,7 @@ def _cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def _add_plugins(sub: Any) -> None:
-    p = sub.add_parser("plugins", help="list the installed plugins (and encoders, embedders, detectors, segmenters)")
+    p = sub.add_parser("plugins", help="list the installed plugins (or networks, encoders, embedders, detectors, segmenters)")
     p.add_argument("pattern", nargs="*", default=["*"], help="fnmatch pattern(s), e.g. 'st*'")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--kind", choices=["plugins", "encoders", "networks", "embedders", "detectors", "segmenters"],
