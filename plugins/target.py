@@ -177,10 +177,8 @@ def _as_detector(fn: Callable[[torch.Tensor], Any]) -> Callable[[torch.Tensor], 
             boxes, scores, marks = out["boxes"], out.get("scores"), out.get("landmarks")
         else:
             boxes, scores, marks = (tuple(out) + (None, None))[:3]
-        boxes = torch.as_tensor(boxes, dtype=torch.float32).reshape(-1, 4)
-        n = boxes.shape[0]
-        scores = torch.ones(n) if scores is None else torch.as_tensor(scores, dtype=torch.float32).reshape(n)
-        marks = torch.zeros(n, 0, 2) if marks is None else torch.as_tensor(marks, dtype=torch.float32).reshape(n, -1, 2)
-        return Detections(boxes, scores, marks)
+        n = torch.as_tensor(boxes).reshape(-1, 4).shape[0]
+        return Detections(boxes, torch.ones(n) if scores is None else scores,
+                          torch.zeros(n, 0, 2) if marks is None else marks)
 
     return detect

@@ -41,7 +41,7 @@ from .faces.embedders import EMBEDDERS
 from .faces.mtcnn import MTCNN
 from .imageio import ImageReadError, find_images, fit_size, load_image, resize
 from .recipe import Recipe
-from .stylize import load_model, stylize_tensor
+from .stylize import for_inference, load_model, stylize_tensor
 from .visual import save_grid
 
 
@@ -144,10 +144,7 @@ def style_ratio(stylized: Sequence[float], photos: Sequence[float]) -> float:
 
 def latency_ms(net: torch.nn.Module, side: int, repeats: int = 3) -> float:
     """Median milliseconds for one ``side`` x ``side`` image on the default stylize path (bf16 where native)."""
-    from .distributed import bf16_supported
-    from .stylize import for_inference
-
-    fast = for_inference(net, bf16=bf16_supported())
+    fast = for_inference(net)
     x = torch.rand(1, 3, side, side)
     stylize_tensor(fast, x)  # warm-up
     times = []

@@ -41,7 +41,7 @@ from .data import Batch, EpochSampler, ImageFolder, collate
 from .imageio import load_image, resize
 from .registry import NETWORKS
 from .recipe import Recipe, RecipeOutput, default_recipe, resolve_recipe  # noqa: F401 - re-exported
-from .models.io import save_model
+from .models.io import non_finite, save_model
 from .rundir import MetricsWindow, RunDir
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
@@ -234,10 +234,7 @@ class Trainer:
             x = x.contiguous(memory_format=torch.channels_last)
         index = torch.full((x.shape[0],), style, dtype=torch.long, device=self.device)
         with self.autocast():
-            if len(self.style_names) > 1:
-                stylized = self._forward(x, style=F.one_hot(index, len(self.style_names)).float())
-            else:
-                stylized = self._forward(x)
+            stylized = self._paint(self._forward, x, index)
             result = self.recipe(stylized, x, inputs, style=index)
         # Checked before the step (and in every process together), so the weights never take a NaN step
         # and no checkpoint of them is ever written.
@@ -307,15 +304,16 @@ class Trainer:
             return None
         self.model.eval()
         x = self._previews.to(self.device)
-        rows = []
         with self.autocast():
-            for s in range(len(self.style_names)):
-                if len(self.style_names) > 1:
-                    style = F.one_hot(torch.full((x.shape[0],), s, device=self.device), len(self.style_names)).float()
-                    rows.append(self.model(x, style=style).float().clamp(0, 1).cpu())
-                else:
-                    rows.append(self.model(x).float().clamp(0, 1).cpu())
+            rows = [self._paint(self.model, x, torch.full((x.shape[0],), s, device=self.device)).float()
+                    .clamp(0, 1).cpu() for s in range(len(self.style_names))]
         return self.run.save_preview(self.step, self._previews, rows, self.style_names)
+
+    def _paint(self, net: Callable[..., torch.Tensor], x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        """``net`` on ``x``, image ``i`` painted in style ``index[i]`` (a one-style network takes no style)."""
+        if len(self.style_names) == 1:
+            return net(x)
+        return net(x, style=F.one_hot(index, len(self.style_names)).float())
 
     def _state(self) -> dict[str, Any]:
         """A training checkpoint: model, optimiser, step, the config and the skipped files."""
@@ -406,7 +404,7 @@ def read_checkpoint(path: Path, option: str) -> dict[str, Any]:
                               f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
     if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{option}: {path} is not a preserve training checkpoint (checkpoints/*.pt of a run)")
-    bad = [k for k, v in saved["model"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    bad = non_finite(saved["model"])
     if bad:
         raise CheckpointError(f"{option}: {path} holds non-finite weights ({bad[0]}, ...)")
     return saved

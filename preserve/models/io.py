@@ -33,6 +33,11 @@ class ModelFileError(ValueError):
 MODEL_FORMAT = "preserve.transformer_net/1"
 
 
+def non_finite(weights: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the floating-point tensors in ``weights`` with a NaN or an infinity (a diverged run)."""
+    return [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+
+
 def save_model(net: Network, path: str | os.PathLike[str], *, recipe: dict[str, Any] | None = None,
                steps: int = 0, image_size: int | None = None) -> Path:
     """Write a model file that :func:`load_model` (and ``torch.load(..., weights_only=True)``) reads."""
@@ -71,7 +76,7 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
         weights = state["model"]
     else:
         raise ModelFileError(f"{p}: not a preserve model file (keys: {sorted(state)[:6]})")
-    bad = [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    bad = non_finite(weights)
     if bad:
         raise ModelFileError(f"{p}: non-finite weights in {bad[:3]}{' ...' if len(bad) > 3 else ''} "
                              "(a diverged run?); it would give black images")
