@@ -35,15 +35,15 @@ def group_key(name: str) -> str:
 EVAL_SHARE = 1 / 3
 
 
-def split_names(names: list[str]) -> dict[str, str]:
-    """'train' or 'eval' for each name: whole groups, in sha256 order, to 'eval' within a third."""
+def split_names(names: list[str], share: float = EVAL_SHARE) -> dict[str, str]:
+    """'train' or 'eval' for each name: whole groups, in sha256 order, to 'eval' within ``share`` (a third)."""
     groups: dict[str, list[str]] = {}
     for name in sorted(names):
         groups.setdefault(group_key(name), []).append(name)
     order = sorted(groups, key=lambda key: hashlib.sha256(key.encode()).hexdigest())
     result, taken = {}, 0
     for key in order:
-        split = "eval" if taken + len(groups[key]) <= EVAL_SHARE * len(names) else "train"
+        split = "eval" if taken + len(groups[key]) <= share * len(names) else "train"
         taken += len(groups[key]) if split == "eval" else 0
         result.update({name: split for name in groups[key]})
     return result

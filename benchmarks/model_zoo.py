@@ -1,0 +1,62 @@
+"""Train the shipped multi-style models: one efficient network (``fast``) for all eight styles, twice.
+
+    python benchmarks/model_zoo.py --run plain  --steps 2000   # content + style + TV
+    python benchmarks/model_zoo.py --run faces  --steps 2000   # the same, with the face term from step 0
+
+Both runs share data (``preserve data build runs/zoo-data``: its ``train`` split only), styles, recipe,
+seed, batches and steps; they differ only in the face term. Each keeps a checkpoint every 50 steps in
+``runs/zoo-{plain,faces}`` and resumes where it stopped, so a run outlives the shell that started it and a
+later session continues it with a larger ``--steps``. On a 2-core CPU run both side by side, one thread each::
+
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run plain --steps 2000 > runs/logs/zoo-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces --steps 2000 > runs/logs/zoo-faces.log 2>&1 &
+
+With a GPU, ``--device cuda`` trains the same run there (copy ``runs/zoo-data`` and the run folder over,
+and the checkpoint back). ``python docs/make_results.py`` then evaluates, ships and documents the models.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ROOT / "runs"
+DATA = RUNS / "zoo-data"
+STYLE_DIR = ROOT / "examples" / "data" / "styles"
+STYLES = ["great_wave", "starry_night", "the_scream", "woman_with_fan", "composition_viii", "cafe_terrace",
+          "night_cafe", "moulin_de_la_galette"]
+STYLE_WEIGHT = 1.0  # five times the default recipe's 0.2: the shipped styles should look painted
+FACE_WEIGHT = 3e4
+PREVIEWS = [DATA / "eval" / "ctu_Male_23_1_1_1.jpg", DATA / "eval" / "gcompris_explore_monuments_eiffelTower.jpg"]
+
+
+def command(run: str, args: argparse.Namespace) -> list[str]:
+    out = RUNS / f"zoo-{run}"
+    base = [sys.executable, "-m", "preserve", "train", "--out", str(out), "--no-progress", "--steps", str(args.steps)]
+    if (out / "checkpoints" / "last.pt").is_file():
+        return base + ["--resume", "--device", args.device]
+    extra = ["--face", str(FACE_WEIGHT)] if run == "faces" else []
+    return base + ["--data", str(DATA / "train"), "--network", "fast",
+                   "--style", *(str(STYLE_DIR / f"{s}.jpg") for s in STYLES), "--style-weight", str(STYLE_WEIGHT),
+                   "--image-size", "256", "--batch-size", "4", "--seed", "0", "--device", args.device,
+                   "--checkpoint-every", "50", "--keep-every", "500", "--preview-every", "200",
+                   "--preview", *map(str, PREVIEWS), "--log-every", "10"] + extra
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", choices=["plain", "faces"], required=True)
+    parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    if not (DATA / "manifest.json").is_file():
+        subprocess.run([sys.executable, "-m", "preserve", "data", "build", str(DATA), "--no-progress"], check=True)
+    cmd = command(args.run, args)
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd).returncode
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
