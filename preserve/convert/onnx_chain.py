@@ -1,5 +1,6 @@
-"""Chain-shaped ONNX graphs (Conv, BatchNormalization, PRelu, Flatten, Gemm, Sub/Mul by a constant) as
-``nn.Sequential``.
+"""Small ONNX graphs (Conv, BatchNormalization, PRelu, Flatten, Gemm, Sub/Mul by a constant, and Add of
+two activations for residual networks) as torch modules: ``nn.Sequential`` for a chain, :class:`OnnxGraph`
+when an Add joins two branches.
 
 :func:`convert_onnx_chain` reads the nodes with :mod:`preserve.convert.protobuf`
 into a JSON-able layer list and a state dict; :func:`build_chain` rebuilds the
@@ -26,7 +27,8 @@ _NODE_INPUT, _NODE_OP, _NODE_ATTR = 1, 4, 5
 _ATTR_NAME, _ATTR_F, _ATTR_I, _ATTR_INTS = 1, 2, 3, 8
 _TENSOR_DIMS, _TENSOR_TYPE, _TENSOR_FLOATS, _TENSOR_NAME, _TENSOR_RAW = 1, 2, 4, 8, 9
 
-SUPPORTED_OPS = frozenset({"Sub", "Mul", "Conv", "BatchNormalization", "PRelu", "Dropout", "Flatten", "Gemm"})
+SUPPORTED_OPS = frozenset({"Sub", "Mul", "Conv", "BatchNormalization", "PRelu", "Dropout", "Flatten", "Gemm",
+                           "Add"})
 
 
 def _tensor(msg: Message) -> np.ndarray:
@@ -63,9 +65,17 @@ def convert_onnx_chain(path: str | Path) -> tuple[list[dict[str, Any]], dict[str
     inits = {t.string(_TENSOR_NAME): _tensor(t) for t in graph.messages(_GRAPH_INIT)}
     layers: list[dict[str, Any]] = []
     state: dict[str, torch.Tensor] = {}
+    renamed: dict[str, str] = {}  # outputs of skipped ops (Dropout) are their inputs
     for node in graph.messages(_GRAPH_NODE):
         op, inputs, attrs = node.string(_NODE_OP), node.strings(_NODE_INPUT), _attrs(node)
+        inputs = [renamed.get(name, name) for name in inputs]
         i = len(layers)
+        wiring = {"inputs": [name for name in inputs if name not in inits], "output": node.strings(2)[0]}
+        if op == "Add":
+            if len(wiring["inputs"]) != 2:
+                raise ValueError("only Add of two activations is supported")
+            layers.append({"op": "add", **wiring})
+            continue
         if op in ("Sub", "Mul"):
             layers.append({"op": op.lower(), "value": float(inits[inputs[1]].reshape(-1)[0])})
         elif op == "Conv":
@@ -89,7 +99,8 @@ def convert_onnx_chain(path: str | Path) -> tuple[list[dict[str, Any]], dict[str
             layers.append({"op": "prelu", "channels": int(slope.shape[0])})
             state[f"{i}.weight"] = torch.from_numpy(slope)
         elif op == "Dropout":
-            continue  # identity at inference
+            renamed[wiring["output"]] = inputs[0]  # identity at inference
+            continue
         elif op == "Flatten":
             layers.append({"op": "flatten"})
         elif op == "Gemm":
@@ -101,6 +112,7 @@ def convert_onnx_chain(path: str | Path) -> tuple[list[dict[str, Any]], dict[str
             state[f"{i}.bias"] = torch.from_numpy(inits[inputs[2]])
         else:
             raise ValueError(f"ONNX op {op!r} is not supported by the chain converter")
+        layers[-1].update(wiring)
     return layers, state
 
 
@@ -113,7 +125,33 @@ class _Affine(nn.Module):
         return x - self.value if self.op == "sub" else x * self.value
 
 
-def build_chain(layers: list[dict[str, Any]]) -> nn.Sequential:
+class _Add(nn.Module):
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return a + b
+
+
+class OnnxGraph(nn.Module):
+    """Modules run in the graph's order, each on the named values its node read: a residual network.
+
+    Submodules are named by their position, as in ``nn.Sequential``, so one state dict fits both."""
+
+    def __init__(self, modules: list[nn.Module], wiring: list[dict[str, Any]]) -> None:
+        super().__init__()
+        for i, module in enumerate(modules):
+            self.add_module(str(i), module)
+        self.wiring = [(list(w["inputs"]), w["output"]) for w in wiring]
+        produced = {out for _, out in self.wiring}
+        self.input_name = next(n for ins, _ in self.wiring for n in ins if n not in produced)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        values = {self.input_name: x}
+        for module, (inputs, output) in zip(self.children(), self.wiring):
+            values[output] = module(*(values[name] for name in inputs))
+        return values[self.wiring[-1][1]]
+
+
+def build_chain(layers: list[dict[str, Any]]) -> nn.Module:
+    """The module of a converted layer list: ``nn.Sequential`` for a chain, :class:`OnnxGraph` with an Add."""
     modules: list[nn.Module] = []
     for spec in layers:
         op = spec["op"]
@@ -132,6 +170,10 @@ def build_chain(layers: list[dict[str, Any]]) -> nn.Sequential:
             modules.append(nn.Flatten())
         elif op == "linear":
             modules.append(nn.Linear(spec["in"], spec["out"]))
+        elif op == "add":
+            modules.append(_Add())
         else:
             raise ValueError(f"unknown layer {op!r}")
+    if any(spec["op"] == "add" for spec in layers):
+        return OnnxGraph(modules, layers)
     return nn.Sequential(*modules)
