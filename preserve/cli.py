@@ -105,8 +105,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _add_stylize(sub: Any) -> None:
-    p = sub.add_parser("stylize", help="apply a trained model to images and folders")
-    p.add_argument("inputs", nargs="+", help="image files and/or folders")
+    p = sub.add_parser("stylize", help="apply a trained model to images, videos and folders")
+    p.add_argument("inputs", nargs="+", help="image files, video files (mp4, avi, mov, webm, mkv; needs "
+                                             "preserve[video]) and/or folders")
     p.add_argument("--model", help="model.pt from training (or a checkpoint); not used with --optimize")
     p.add_argument("--out", default="stylized", help="output folder (default: ./stylized)")
     p.add_argument("--optimize", action="store_true",
@@ -131,6 +132,9 @@ def _add_stylize(sub: Any) -> None:
     p.add_argument("--grid", metavar="PNG", help="also write a before/after grid of the first 8 images")
     p.add_argument("--preserve-color", action="store_true",
                    help="keep each photo's colours: the stylized luminance with the original chroma")
+    p.add_argument("--temporal-smoothing", type=float, default=0.0, metavar="A",
+                   help="videos: blend each stylized frame with the previous output by A in [0, 1) (default 0: "
+                        "off; a model trained with the stability plugin flickers less without it)")
     p.add_argument("--no-progress", dest="progress", action="store_false")
     p.set_defaults(func=_cmd_stylize)
 
@@ -173,7 +177,7 @@ def _cmd_stylize(args: argparse.Namespace) -> int:
     bf16 = False if args.fp32 else True if args.bf16 else None
     report = stylize(model, args.inputs, args.out, size=args.size, bf16=bf16, suffix=f".{args.format}",
                      grid=args.grid, progress=args.progress, preserve_color=args.preserve_color,
-                     strength=args.strength)
+                     strength=args.strength, temporal_smoothing=args.temporal_smoothing)
     print(f"preserve: wrote {len(report.written)} image(s) to {args.out}", file=sys.stderr)
     if report.not_images:
         print(f"preserve: left out {len(report.not_images)} file(s) whose suffix is not an image's "

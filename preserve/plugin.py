@@ -11,7 +11,7 @@ describes itself with a :class:`PluginCard`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -53,17 +53,20 @@ def layer_spec(plugin: str, layers: str | Sequence[str],
 
 @dataclass(frozen=True)
 class Needs:
-    """Which encoder layers a plugin reads, for the stylized and the content batch."""
+    """Which encoder layers a plugin reads, for the stylized and the content batch; which extra per-file
+    inputs it needs; and whether it runs the style network again (``network``: see :class:`LossContext`)."""
 
     stylized_layers: frozenset[str] = frozenset()
     content_layers: frozenset[str] = frozenset()
     inputs: frozenset[str] = frozenset()
+    network: bool = False
 
     def __or__(self, other: "Needs") -> "Needs":
         return Needs(
             self.stylized_layers | other.stylized_layers,
             self.content_layers | other.content_layers,
             self.inputs | other.inputs,
+            self.network or other.network,
         )
 
 
@@ -75,6 +78,10 @@ class LossContext:
     ``stylized_features`` carry gradients; ``content_features`` do not.
     ``style`` is the index of the style each image was painted in (``(B,)`` long) when the network holds
     several styles, else None.
+    ``network`` is the style network as this batch ran it (each image in its own style), for plugins that
+    run it again on changed inputs (their ``needs().network`` is True): ``network(x)`` takes a ``(B, 3, H,
+    W)`` batch and returns the stylized batch, with gradients to the network's weights. It is None where
+    no network is being trained (optimisation mode, ``recipe explain`` without a model).
     """
 
     stylized: torch.Tensor
@@ -83,6 +90,7 @@ class LossContext:
     content_features: Mapping[str, torch.Tensor] = field(default_factory=dict)
     inputs: Mapping[str, Any] = field(default_factory=dict)
     style: torch.Tensor | None = None
+    network: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     @property
     def batch_size(self) -> int:

@@ -21,7 +21,7 @@ import os
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -214,16 +214,18 @@ class Recipe(nn.Module):
         content: torch.Tensor,
         inputs: Mapping[str, Any] | None = None,
         style: torch.Tensor | None = None,
+        network: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> RecipeOutput:
         """The loss of ``stylized`` against ``content``; ``style`` (``(B,)`` long) is each image's style index
-        when the network holds several styles."""
+        when the network holds several styles; ``network`` is the style network as it made ``stylized``
+        (for plugins that run it again, see :class:`~preserve.plugin.LossContext`)."""
         missing = self.needs.inputs - set(inputs or {})
         if missing:
             raise ValueError(f"the recipe's plugins need input(s) {sorted(missing)} that were not given")
         stylized_features = self.encoder(stylized, self.needs.stylized_layers) if self.needs.stylized_layers else {}
         with torch.no_grad():
             content_features = self.encoder(content, self.needs.content_layers) if self.needs.content_layers else {}
-        ctx = LossContext(stylized, content, stylized_features, content_features, dict(inputs or {}), style)
+        ctx = LossContext(stylized, content, stylized_features, content_features, dict(inputs or {}), style, network)
         raw: dict[str, torch.Tensor] = {}
         terms: dict[str, torch.Tensor] = {}
         for name, plugin in self.plugins.items():

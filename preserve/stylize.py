@@ -31,6 +31,7 @@ from .distributed import bf16_supported
 from .export import OnnxStylizer, export_onnx
 from .imageio import MASK_MARK, ImageReadError, fit_size, is_image_path, load_image, resize, save_image
 from .models.io import MODEL_FORMAT, ModelFileError, load_model, save_model  # noqa: F401 - re-exported
+from .video import VideoReadError, is_video_path, stylize_video
 from .visual import save_grid
 
 MIN_SIDE = 16  # reflection padding and two stride-2 convolutions need a few pixels
@@ -167,12 +168,12 @@ def _plan_outputs(inputs: Sequence[str | os.PathLike[str]], out_dir: Path, suffi
         p = Path(item)
         if p.is_dir():
             for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
-                if is_image_path(f):
-                    pairs.append((f, (out_dir / f.relative_to(p)).with_suffix(suffix)))
+                if is_image_path(f) or is_video_path(f):
+                    pairs.append((f, (out_dir / f.relative_to(p)).with_suffix(f.suffix if is_video_path(f) else suffix)))
                 elif MASK_MARK not in f.name.lower():
                     not_images.append(str(f))
         else:
-            pairs.append((p, (out_dir / p.name).with_suffix(suffix)))
+            pairs.append((p, (out_dir / p.name).with_suffix(p.suffix if is_video_path(p) else suffix)))
     seen: dict[Path, int] = {}
     unique = []
     for src, dst in pairs:
@@ -196,13 +197,16 @@ def stylize(
     preserve_color: bool = False,
     style: str | Mapping[str, float] | None = None,
     strength: float = 1.0,
+    temporal_smoothing: float = 0.0,
 ) -> StylizeReport:
     """Stylize image files and folders into ``out_dir``; see the module docstring.
 
     ``bf16``: None (default) runs a torch network in bf16 where the CPU supports it natively (the fastest
     path), False forces fp32. ``style`` chooses a multi-style model's style, by name, or blends its styles
     (``{"a": 0.7, "b": 0.3}``: their normalisation parameters mixed). ``strength`` in [0, 1] cross-fades
-    the stylized pixels with the photo's (1: the style as trained, 0: the photo).
+    the stylized pixels with the photo's (1: the style as trained, 0: the photo). Video files (see
+    :mod:`preserve.video`, ``pip install 'preserve[video]'``) are stylized frame by frame into a video of
+    the same kind, audio kept; ``temporal_smoothing`` in [0, 1) blends each frame with the previous output.
     """
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"--strength must be in [0, 1], got {strength}")
@@ -227,7 +231,21 @@ def stylize(
         from tqdm.auto import tqdm
 
         iterator = tqdm(pairs, desc="stylize", unit="img", dynamic_ncols=True)
+    def finish(out: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
+        if strength < 1.0:
+            out = rgb + strength * (out - rgb)
+        return luminance_only(out, rgb) if preserve_color else out
+
     for src, dst in iterator:
+        if is_video_path(src):
+            try:
+                video = stylize_video(lambda rgb: finish(stylize_tensor(net, rgb), rgb), src, dst, size=size,
+                                      temporal_smoothing=temporal_smoothing, progress=progress)
+            except (VideoReadError, FileNotFoundError) as exc:
+                report.failed[str(src)] = str(exc)
+                continue
+            report.written.append(video.path)
+            continue
         try:
             img = load_image(src, max_side=size)
         except ImageReadError as exc:
@@ -238,11 +256,7 @@ def stylize(
             target = fit_size(tuple(rgb.shape[-2:]), size)
             rgb = resize(rgb, target)
             alpha = resize(alpha, target) if alpha is not None else None
-        out = stylize_tensor(net, rgb)
-        if strength < 1.0:
-            out = rgb + strength * (out - rgb)
-        if preserve_color:
-            out = luminance_only(out, rgb)
+        out = finish(stylize_tensor(net, rgb), rgb)
         report.written.append(save_image(out, dst, alpha))
         if grid is not None and len(before) < 8:
             before.append(rgb)

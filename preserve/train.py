@@ -238,7 +238,10 @@ class Trainer:
         index = torch.full((x.shape[0],), style, dtype=torch.long, device=self.device)
         with self.autocast():
             stylized = self._paint(self._forward, x, index)
-            result = self.recipe(stylized, x, inputs, style=index)
+            # Plugins that run the network again (stability) call the bare module: a second call of the
+            # DDP wrapper before backward would prepare its gradient reduction twice.
+            again = (lambda z: self._paint(self.model, z, index)) if self.recipe.needs.network else None
+            result = self.recipe(stylized, x, inputs, style=index, network=again)
         # Checked before the step (and in every process together), so the weights never take a NaN step
         # and no checkpoint of them is ever written.
         if not distributed.all_true(self.dist, math.isfinite(float(result.total.detach()))):

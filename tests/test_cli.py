@@ -20,7 +20,7 @@ def test_plugins_lists_cards_from_the_console_script():
     for name in ("content", "style", "tv"):
         assert any(line.startswith(name) for line in out.splitlines())
     assert "default weight" in out
-    data = json.loads(subprocess.run(f"{exe} plugins --json 'st*'", shell=True, capture_output=True, text=True,
+    data = json.loads(subprocess.run(f"{exe} plugins --json 'sty*'", shell=True, capture_output=True, text=True,
                                      check=True).stdout)
     assert [item["name"] for item in data["items"]] == ["style"]
 

@@ -84,16 +84,18 @@ def test_two_processes_train_with_the_face_plugin_and_share_its_index(tmp_path):
 @pytest.mark.skipif(not shutil.which("torchrun") and not os.path.exists(os.path.join(os.path.dirname(sys.executable),
                     "torchrun")), reason="torchrun is not installed")
 def test_two_processes_train_a_multi_style_network(tmp_path):
-    """Every process paints each step's batch in the same style (the styles take turns by step)."""
+    """Every process paints each step's batch in the same style (the styles take turns by step); the
+    stability term runs the network a second time in each process, beside DDP's own pass."""
     torchrun = shutil.which("torchrun") or os.path.join(os.path.dirname(sys.executable), "torchrun")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     scream = STARRY_NIGHT.with_name("the_scream.jpg")
     run = subprocess.run([torchrun, "--standalone", "--nproc-per-node", "2", "-m", "preserve.cli", "train",
                           "--data", str(PHOTOS), "--network", "fast", "--style", str(STARRY_NIGHT), str(scream),
                           "--image-size", "48", "--batch-size", "4", "--steps", "4", "--workers", "0", "--no-progress",
-                          "--log-every", "1", "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env,
-                         timeout=600)
+                          "--weight", "stability=1e5", "--log-every", "1", "--out", str(tmp_path / "run")],
+                         capture_output=True, text=True, env=env, timeout=600)
     assert run.returncode == 0, run.stderr[-2000:]
     lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["stability"] > 0 for r in lines)
     assert [("style@starry_night" in r, "style@the_scream" in r) for r in lines] == [(True, False), (False, True)] * 2
     assert load_model(tmp_path / "run" / "model.pt").style_names == ["starry_night", "the_scream"]

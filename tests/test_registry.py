@@ -19,7 +19,7 @@ names = st.text(alphabet=string.ascii_lowercase + "_", min_size=1, max_size=12)
 
 
 def test_builtins_come_from_entry_points():
-    assert {"content", "style", "tv", "face", "color", "mask"} <= set(preserve.list_plugins())
+    assert {"content", "style", "tv", "face", "color", "mask", "stability"} <= set(preserve.list_plugins())
     for name in ("content", "style", "tv", "face", "color", "mask"):
         assert PLUGINS.source(name).startswith("entry point"), "built-ins must not be special-cased in the core"
         card = preserve.plugin_card(name)
@@ -27,7 +27,7 @@ def test_builtins_come_from_entry_points():
 
 
 def test_pattern_listing_like_timm():
-    assert preserve.list_plugins("st*") == ["style"]
+    assert preserve.list_plugins("st*") == ["stability", "style"]
     assert preserve.list_plugins(["cont*", "t?"]) == ["content", "tv"]
     assert preserve.list_plugins("c*") == ["color", "content"]
     assert preserve.list_plugins("nothing-*") == []
