@@ -515,6 +515,31 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_serve(sub: Any) -> None:
+    p = sub.add_parser("serve", help="a local web page to try the shipped styles on a photo (needs preserve[web])")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--photos", help="a folder of example photos to offer on the page")
+    p.add_argument("--max-megabytes", type=float, default=20.0, help="largest upload, in MB")
+    p.add_argument("--max-megapixels", type=float, default=24.0, help="largest upload, in megapixels")
+    p.add_argument("--queue", type=int, default=4, help="requests that may wait while one is stylized")
+    p.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import ServeConfig, serve
+
+    if args.queue < 0 or args.max_megabytes <= 0 or args.max_megapixels <= 0:
+        raise ValueError("--queue must be >= 0, and the upload limits positive")
+    photos = Path(args.photos) if args.photos else None
+    if photos is not None and not photos.is_dir():
+        raise FileNotFoundError(f"--photos {photos}: not a folder")
+    print(f"preserve: serving on http://{args.host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
+    serve(args.host, args.port, ServeConfig(photos=photos, max_bytes=int(args.max_megabytes * 2**20),
+                                            max_megapixels=args.max_megapixels, queue=args.queue))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="preserve", description=__doc__,
                                      epilog="Errors print one line; add --debug (anywhere) for the traceback.")
@@ -531,6 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_faces(sub)
     _add_data(sub)
     _add_tune(sub)
+    _add_serve(sub)
     _remember_leaf_parsers(parser)
     return parser
 

@@ -11,7 +11,7 @@ from helpers import ROOT
 LAYERS = [
     {"preserve", "preserve.__main__", "preserve.cli"},
     {"preserve.train", "preserve.stylize", "preserve.optimize", "preserve.export", "preserve.explain",
-     "preserve.evaluate", "preserve.tune"},
+     "preserve.evaluate", "preserve.tune", "preserve.serve"},
     {"preserve.recipe"},
     {"preserve.plugin"},
     {"preserve.encoders", "preserve.models", "preserve.faces", "preserve.data", "preserve.visual",
