@@ -143,3 +143,33 @@ def plot_distances(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str],
         data[judge] = (x, y)
     _save(fig, path)
     return data
+
+
+def plot_latency(latency: dict[str, dict[str, dict[str, float]]], path: str | os.PathLike[str], *,
+                 title: str = "stylize latency") -> dict[str, dict[str, tuple[list[int], list[float]]]]:
+    """Milliseconds against image side, one line per network and backend (``latency[network][side][backend]``
+    as ``benchmarks/networks.py`` records it), both axes logarithmic. Returns the plotted lines."""
+    fig, axes = _figure(7, 4.5)
+    ax = axes[0][0]
+    data: dict[str, dict[str, tuple[list[int], list[float]]]] = {}
+    styles = ["-", "--", ":", "-."]
+    for i, (network, by_side) in enumerate(latency.items()):
+        backends = sorted({b for row in by_side.values() for b in row})
+        for j, backend in enumerate(backends):
+            sides = sorted(int(s) for s in by_side if backend in by_side[s])
+            ms = [by_side[str(s)][backend] for s in sides]
+            ax.plot(sides, ms, marker="o", color=f"C{i % 10}", linestyle=styles[j % len(styles)],
+                    label=f"{network}, {backend}")
+            data.setdefault(network, {})[backend] = (sides, ms)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ticks = sorted({s for lines in data.values() for sides, _ in lines.values() for s in sides})
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("image side (px, square)")
+    ax.set_ylabel("milliseconds per image")
+    ax.set_title(title, fontsize="medium")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize="small", ncol=2)
+    _save(fig, path)
+    return data

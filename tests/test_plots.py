@@ -55,3 +55,14 @@ def test_smoothing_stays_within_the_range_and_keeps_constants(values, window):
                for v in out)
     assert smooth([3.0] * 5, window) == pytest.approx([3.0] * 5)
     assert smooth(values, 1) == values
+
+
+def test_plot_latency_draws_every_network_and_backend(tmp_path):
+    from preserve.plots import plot_latency
+
+    latency = {"johnson": {"512": {"torch_bf16": 380.0, "onnxruntime": 560.0}, "1024": {"torch_bf16": 1900.0}},
+               "fast": {"512": {"torch_bf16": 87.0}, "1024": {"torch_bf16": 540.0}}}
+    data = plot_latency(latency, tmp_path / "l.png")
+    assert data == {"johnson": {"onnxruntime": ([512], [560.0]), "torch_bf16": ([512, 1024], [380.0, 1900.0])},
+                    "fast": {"torch_bf16": ([512, 1024], [87.0, 540.0])}}
+    assert (tmp_path / "l.png").stat().st_size > 1000
