@@ -15,6 +15,7 @@ docs/images/video_frames.jpg (consecutive frames and their differences, side by 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -149,6 +150,24 @@ def page(result: dict, labels: list[str]) -> str:
                   "| clip | frames | " + " | ".join(labels) + " |", "|---|---|" + "---|" * len(labels)]
         for clip, row in real.items():
             lines.append(f"| {clip} | {row['frames']} | " + " | ".join(f"{row[k]:.2f}" for k in labels) + " |")
+    stable = ROOT / "benchmarks" / "results" / "stability.json"
+    if stable.is_file():
+        r = json.loads(stable.read_text())
+        lines += ["", "## Trained for stability", "",
+                  (f"`python benchmarks/stability.py --steps {r['steps']}`: the plain zoo run branched at step "
+                   f"{r['branch_step']} twice, {r['steps']} more steps each on the same batches, once with the "
+                   f"`stability` term at weight {r['weight']:g}; measured for {r['style']} "
+                   f"({r['faces']} held-out faces for FaceNet)."), "",
+                  "| | without | with stability | goal | met |", "|---|---|---|---|---|"]
+        for kind, row in r["warping_error"].items():
+            lines.append(f"| warping error, {kind} (source {row['source']:.4f}) | {row['off']:.4f} | {row['on']:.4f} | "
+                         "| |")
+        lines += [f"| warping error, with / without (mean) | | {r['warping_error_on_over_off']:.2f} | ≤ 0.5 | "
+                  f"{'yes' if r['met']['warping_error'] else 'no'} |",
+                  f"| style ratio | {r['style_ratio']['off']:.3f} | {r['style_ratio']['on']:.3f} | within 10 % | "
+                  f"{'yes' if r['met']['style_ratio'] else 'no'} |",
+                  f"| FaceNet distance, mean | {r['facenet_distance_mean']['off']:.3f} | "
+                  f"{r['facenet_distance_mean']['on']:.3f} | not worse | {'yes' if r['met']['faces'] else 'no'} |"]
     lines += ["", "Consecutive frames of the zoom clip, stylized, and their differences (x3):", "",
               "![frames](images/video_frames.jpg)", "",
               ("The lasting answer is a model trained to be stable: the `stability` plugin (`preserve plugins`) "

@@ -25,7 +25,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 
@@ -169,10 +169,10 @@ def create_app(config: ServeConfig | None = None) -> Any:
         return Response((config.photos / name).read_bytes(), media_type="image/jpeg")
 
     @app.post("/api/stylize")
-    async def stylize(photo: UploadFile | None = File(None), example_name: str = Form(""),
-                      style: str = Form(...), blend_with: str = Form(""), blend: float = Form(0.0),
-                      strength: float = Form(1.0), faces: bool = Form(False),
-                      color: bool = Form(False)) -> JSONResponse:
+    async def stylize(style: Annotated[str, Form()], photo: Annotated[UploadFile | None, File()] = None,
+                      example_name: Annotated[str, Form()] = "", blend_with: Annotated[str, Form()] = "",
+                      blend: Annotated[float, Form()] = 0.0, strength: Annotated[float, Form()] = 1.0,
+                      faces: Annotated[bool, Form()] = False, color: Annotated[bool, Form()] = False) -> JSONResponse:
         try:
             if style not in stylizer.styles() or (blend_with and blend_with not in stylizer.styles()):
                 raise ValueError(f"unknown style {style!r}" if style not in stylizer.styles()
