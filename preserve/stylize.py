@@ -7,8 +7,8 @@ can keep the photo's own colours (``preserve_color``: stylized luminance, origin
 chooses or blends a multi-style model's styles (``style``), fades towards the photo
 (``strength``), runs in bf16 where the CPU has it natively (the fastest path; ``bf16=False``
 forces fp32),
-and never lets one bad file stop the others: failures are collected in the
-returned report with the file named.
+stylizes video files frame by frame (:mod:`preserve.video`), and never lets one bad
+file stop the others: failures are collected in the returned report with the file named.
 """
 
 from __future__ import annotations
@@ -169,7 +169,8 @@ def _plan_outputs(inputs: Sequence[str | os.PathLike[str]], out_dir: Path, suffi
         if p.is_dir():
             for f in sorted(x for x in p.rglob("*") if x.is_file() and not x.name.startswith(".")):
                 if is_image_path(f) or is_video_path(f):
-                    pairs.append((f, (out_dir / f.relative_to(p)).with_suffix(f.suffix if is_video_path(f) else suffix)))
+                    out_suffix = f.suffix if is_video_path(f) else suffix  # a video stays a video of its kind
+                    pairs.append((f, (out_dir / f.relative_to(p)).with_suffix(out_suffix)))
                 elif MASK_MARK not in f.name.lower():
                     not_images.append(str(f))
         else:
