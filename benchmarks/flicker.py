@@ -172,7 +172,7 @@ def page(result: dict, labels: list[str]) -> str:
               "![frames](images/video_frames.jpg)", "",
               ("The lasting answer is a model trained to be stable: the `stability` plugin (`preserve plugins`) "
                "asks that the output of a slightly moved, relit and noisier photo be the moved, relit output, "
-               "so any style network learns it from photos alone (`--weight stability=1e5`)."), ""]
+               "so any style network learns it from photos alone (`--weight stability=2e6`)."), ""]
     return "\n".join(lines)
 
 

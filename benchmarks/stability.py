@@ -52,7 +52,7 @@ def branch(name: str, weight: float, steps: int) -> tuple[Path, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=100)
-    parser.add_argument("--weight", type=float, default=1e5, help="weight of the stability term")
+    parser.add_argument("--weight", type=float, default=2e6, help="weight of the stability term")
     parser.add_argument("--style", default="great_wave")
     parser.add_argument("--photos", type=int, default=20, help="held-out photos for style ratio and faces")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "stability.json"))
