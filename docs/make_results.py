@@ -307,13 +307,17 @@ def tune_section(path: Path) -> list[str]:
 
 
 def main() -> None:
+    global EVAL_SIZE  # the evaluation size the page and the pictures report, set by --size
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--ship", action="store_true",
                         help="also put the two models into the package (replacing the one-style models), with "
                              "cards and docs/styles.md; without it they are only evaluated")
     parser.add_argument("--runs", type=Path, default=ROOT / "runs", help="where the training runs are")
     parser.add_argument("--limit", type=int, help="evaluate only the first N held-out photos (a quick check)")
+    parser.add_argument("--every", type=int, default=1, help="evaluate every Nth held-out photo (sorted by name)")
+    parser.add_argument("--size", type=int, default=EVAL_SIZE, help="longer side of the photos when evaluating")
     args = parser.parse_args()
+    EVAL_SIZE = args.size
     IMAGES.mkdir(parents=True, exist_ok=True)
     TABLES.mkdir(parents=True, exist_ok=True)
     keep = tempfile.TemporaryDirectory()
@@ -323,7 +327,7 @@ def main() -> None:
             f"({', '.join(f'{k} {v}' for k, v in manifest['categories']['train'].items())}), decoded once at "
             f"{manifest['size']} px")
     eval_dir = DATA / "eval"
-    photos = sorted(str(p) for p in eval_dir.iterdir())[:args.limit]
+    photos = sorted(str(p) for p in eval_dir.iterdir())[::args.every][:args.limit]
     prepared = prepare_photos(photos, size=EVAL_SIZE, judges=JUDGES)
     summaries: dict[str, Any] = {}
     rows: dict[str, list[dict[str, Any]]] = {}
@@ -373,8 +377,8 @@ def main() -> None:
             "preserve data build runs/zoo-data        # photos: train / tune / eval, held out by construction",
             "OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run plain --steps N &",
             "OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run faces --steps N &",
-            "preserve tune --run runs/zoo-plain --out runs/zoo-tune --photos runs/zoo-data/tune --weights 1e4 3e4 1e5",
-            "python docs/make_results.py",
+            "preserve tune --run runs/zoo-plain --out runs/zoo-tune --photos runs/zoo-data/tune --weights 1e4 3e4 1e5 \\\n    --steps 30 --styles great_wave the_scream",
+            "python docs/make_results.py --every 2 --size 384",
             "```", "",
             (f"One efficient multi-style network (`fast`) holds all eight styles; the styles take turns, one per "
              f"step. Two runs share data ({data}), recipe, seed, batches and steps and differ only in the face "
@@ -383,8 +387,8 @@ def main() -> None:
              f"first step. Plain: {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 3600:.1f} h; "
              f"`-faces`: {facts['faces']['steps']} steps in {facts['faces']['seconds'] / 3600:.1f} h, side by "
              "side with one thread each, batch 4 at 256 px, bf16 autocast."), "",
-            (f"Evaluation: `preserve evaluate` on the {manifest['counts']['eval']} held-out photos at "
-             f"{EVAL_SIZE} px ({faces} faces). The style ratio is the style loss of the stylized photos over "
+            (f"Evaluation: `preserve evaluate` on {len(photos)} of the {manifest['counts']['eval']} held-out "
+             f"photos (`--every {args.every}`: one in {args.every}, by name) at {EVAL_SIZE} px ({faces} faces). The style ratio is the style loss of the stylized photos over "
              "that of the photos (same VGG-19 style term; 0 would be the painting's Gram statistics). Faces are "
              "judged by FaceNet and ArcFace (buffalo_s w600k_mbf), which no model trained against, and by SFace, "
              "the training embedder. Skin tone is the ITA of each face's centre on the photo; colour shift is "

@@ -49,4 +49,5 @@ def save_grid(
             pil.thumbnail((cell, cell), Image.Resampling.LANCZOS)
             x = label_w + pad + c * (cell + pad)
             canvas.paste(pil, (x + (cell - pil.width) // 2, y + (cell - pil.height) // 2))
-    return atomic_write(path, lambda tmp: canvas.save(tmp, format="PNG"))
+    fmt = "JPEG" if Path(path).suffix.lower() in (".jpg", ".jpeg") else "PNG"
+    return atomic_write(path, lambda tmp: canvas.save(tmp, format=fmt, **({"quality": 90} if fmt == "JPEG" else {})))
