@@ -75,9 +75,8 @@ class Stylizer:
 
     def run(self, image: torch.Tensor, options: dict[str, Any]) -> tuple[torch.Tensor, float]:
         """Stylize on the calling thread (the worker); returns the image and the seconds it took."""
-        from .color import luminance_only
         from .styles import find_style
-        from .stylize import choose_style, stylize_tensor
+        from .stylize import blend_with_photo, choose_style, stylize_tensor
 
         start = time.perf_counter()
         suffix = "-faces" if options["faces"] else ""
@@ -92,11 +91,7 @@ class Stylizer:
             net = choose_style(net, {inner: 1 - weight, other_inner: weight})
         elif inner is not None:
             net = choose_style(net, inner)
-        out = stylize_tensor(net, image)
-        strength = float(options["strength"])
-        out = image + strength * (out - image)
-        if options["color"]:
-            out = luminance_only(out, image)
+        out = blend_with_photo(stylize_tensor(net, image), image, float(options["strength"]), options["color"])
         return out.clamp(0, 1), time.perf_counter() - start
 
     async def submit(self, image: torch.Tensor, options: dict[str, Any]) -> tuple[torch.Tensor, float]:

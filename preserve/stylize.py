@@ -143,6 +143,15 @@ def load_network(path: str | os.PathLike[str], backend: str = "torch",
     return OnnxStylizer(p)
 
 
+def blend_with_photo(stylized: torch.Tensor, photo: torch.Tensor, strength: float = 1.0,
+                     preserve_color: bool = False) -> torch.Tensor:
+    """What ``--strength`` and ``--preserve-color`` do to a stylized image: cross-fade it with the photo
+    (1: the style as trained, 0: the photo), then keep the photo's chroma if asked."""
+    if strength < 1.0:
+        stylized = photo + strength * (stylized - photo)
+    return luminance_only(stylized, photo) if preserve_color else stylized
+
+
 @dataclass
 class StylizeReport:
     """What a :func:`stylize` call did: files written, inputs that failed (path -> reason), and files inside
@@ -233,9 +242,7 @@ def stylize(
 
         iterator = tqdm(pairs, desc="stylize", unit="img", dynamic_ncols=True)
     def finish(out: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
-        if strength < 1.0:
-            out = rgb + strength * (out - rgb)
-        return luminance_only(out, rgb) if preserve_color else out
+        return blend_with_photo(out, rgb, strength, preserve_color)
 
     for src, dst in iterator:
         if is_video_path(src):
