@@ -149,7 +149,8 @@ def face_grid(files: dict[str, Path], photo: Path, out: Path) -> None:
     rows = []
     for style in STYLES:
         plain, faces = network(files, "plain", style), network(files, "faces", style)
-        rows.append([img[crop], stylize_tensor(plain, img)[crop], stylize_tensor(faces, img)[crop]])
+        cells = [img[crop], stylize_tensor(plain, img)[crop], stylize_tensor(faces, img)[crop]]
+        rows.append([resize(c, fit_size(tuple(c.shape[-2:]), 160)) for c in cells])  # small faces, shown large
     save_grid(rows, out, row_labels=STYLES, col_labels=["photo", "plain", "-faces"], cell=160)
 
 
