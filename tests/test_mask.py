@@ -28,10 +28,11 @@ def test_masks_follow_resize_crop_and_flip(tmp_path_factory, w, h, size, seed, f
     Image.fromarray(np.dstack([arr] * 3)).save(path)
     crop, t = load_rgb_square(path, size, torch.Generator().manual_seed(seed), flip)
     moved = Mask(arr.astype(np.float32) / 255).transformed(t).weights
-    in_photo, in_mask = crop.mean(0).numpy() > 0.5, moved > 0.5
-    union = (in_photo | in_mask).sum()
-    if union >= 8:  # compare where enough of the block is in view
-        assert (in_photo & in_mask).sum() / union > 0.7
+    photo, mask = crop.mean(0).numpy(), np.asarray(moved)
+    if ((photo > 0.5) | (mask > 0.5)).sum() >= 8:  # compare where enough of the block is in view
+        # Soft overlap, not thresholded: the block's edges can fall on half pixels, where the 8-bit photo
+        # rounds 0.5 up and the float mask does not; a shifted or unflipped mask still drops far below.
+        assert np.minimum(photo, mask).sum() / np.maximum(photo, mask).sum() > 0.7
 
 
 def test_only_masked_regions_cost(vgg19):
