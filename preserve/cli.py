@@ -29,10 +29,11 @@ def _add_train(sub: Any) -> None:
                                    "the values the run was started with.")
     p.add_argument("--data", nargs="+", help="folder(s) of content photos, read recursively")
     p.add_argument("--style", nargs="+", metavar="IMAGE",
-                   help="style image(s): with a multi-style network (--network fast) each is its own style of "
-                        "one network; with johnson several are blended into one")
-    p.add_argument("--network", help="the style network: johnson (default, one style) or fast (efficient, "
-                                     "many styles); see 'preserve plugins --kind networks'")
+                   help="style image(s): with a multi-style network (--network johnson-multi or fast) each is its "
+                        "own style of one network; with johnson several are blended into one")
+    p.add_argument("--network", help="the style network: johnson (default, one style), johnson-multi (many "
+                                     "styles) or fast (efficient, many styles); see 'preserve plugins --kind "
+                                     "networks'")
     p.add_argument("--recipe", metavar="FILE", help="recipe file (YAML, TOML or JSON)")
     p.add_argument("--content-weight", type=float, help="weight of the content term")
     p.add_argument("--style-weight", type=float, help="weight of the style term")
@@ -66,7 +67,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--checkpoint-every", type=int)
     p.add_argument("--keep-every", type=int, metavar="N", help="also keep checkpoints/step-N.pt every N steps")
     p.add_argument("--init", metavar="CHECKPOINT",
-                   help="branch from another run's checkpoint: its model, optimiser and step, then this recipe")
+                   help="branch from another run's checkpoint (its model, optimiser and step, then this recipe); "
+                        "or warm-start from a model file (weights only, step 0; a one-style johnson model "
+                        "starts every style of a johnson-multi network)")
     p.add_argument("--preview-every", type=int)
     p.add_argument("--preview", nargs="+", dest="preview_images", metavar="IMAGE", help="images for the previews")
     p.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard scalars")

@@ -15,6 +15,10 @@ and step come from that run's checkpoint and training goes on with this run's
 recipe. With the same data, batch and seed, the branch sees exactly the batches
 the other run saw after that step, so the two differ only in their recipes
 (this is how the face-preserving reference models are compared with the plain ones).
+``init=MODEL.pt`` (a model file, not a checkpoint) warm-starts instead: the
+weights only, from step 0 with a fresh optimiser. A one-style model warm-starts
+a multi-style network of the same shape (``johnson`` -> ``johnson-multi``):
+its normalisation's scale and shift become every style's starting point.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from .data import Batch, EpochSampler, ImageFolder, collate
 from .imageio import load_image, resize
 from .registry import NETWORKS
 from .recipe import Recipe, RecipeOutput, default_recipe, resolve_recipe  # noqa: F401 - re-exported
-from .models.io import non_finite, save_model
+from .models.io import MODEL_FORMAT, non_finite, save_model
 from .rundir import MetricsWindow, RunDir
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
@@ -71,7 +75,7 @@ class TrainConfig:
     log_every: int = 10
     checkpoint_every: int = 100
     keep_every: int | None = None  # also keep checkpoints/step-N.pt every N steps
-    init: str | None = None  # start from another run's checkpoint (model, optimiser, step)
+    init: str | None = None  # branch from a run's checkpoint (model, optimiser, step), or warm-start from a model
     preview_every: int = 100
     preview_images: list[str] = field(default_factory=list)
     tensorboard: bool = False  # also write TensorBoard events (needs the tensorboard package)
@@ -151,8 +155,9 @@ class Trainer:
         self.step = 0
         self.skipped: dict[str, str] = {}
         if self._saved is not None:
-            self.model.load_state_dict(self._saved["model"])
-            self.optimizer.load_state_dict(self._saved["optimizer"])
+            self.model.load_state_dict(fit_weights(self.model.state_dict(), self._saved["model"], config.init))
+            if "optimizer" in self._saved:  # a warm start from a model file has none
+                self.optimizer.load_state_dict(self._saved["optimizer"])
             self.step = int(self._saved["step"])
             self.skipped = json.loads(self._saved.get("skipped", "{}"))
             if config.init and not resume and self.step >= self.total_steps:
@@ -417,15 +422,47 @@ def read_checkpoint(path: Path, option: str) -> dict[str, Any]:
 
 
 def load_branch_point(config: TrainConfig) -> dict[str, Any]:
-    """The checkpoint ``config.init`` names, checked to fit this run's network."""
+    """The checkpoint ``config.init`` names, checked to fit this run's network; or, for a model file, its
+    weights as a warm start (step 0, no optimiser state)."""
     path = Path(config.init or "")
     if not path.is_file():
         raise FileNotFoundError(f"--init: no checkpoint at {path}")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:  # noqa: BLE001 - read_checkpoint below says what is wrong with the file
+        state = None
+    if isinstance(state, dict) and state.get("format") == MODEL_FORMAT:
+        bad = non_finite(state["state_dict"])
+        if bad:
+            raise CheckpointError(f"--init: {path} holds non-finite weights ({bad[0]}, ...)")
+        return {"model": state["state_dict"], "step": 0}
     saved = read_checkpoint(path, "--init")
     detail = _differences(config, json.loads(saved["config"]), _BRANCH_MUST_MATCH)
     if detail:
         raise ValueError(f"--init: the checkpoint's network differs ({detail})")
     return saved
+
+
+def fit_weights(target: Mapping[str, torch.Tensor], source: Mapping[str, torch.Tensor],
+                origin: str | None) -> dict[str, torch.Tensor]:
+    """``source`` weights shaped for a network whose state is ``target``: same names; a one-style norm's
+    ``(C,)`` scale or shift is copied to every style's row of a ``(S, C)`` one. Anything else that differs
+    is an error naming the first mismatch."""
+    if set(target) != set(source):
+        missing, extra = sorted(set(target) - set(source)), sorted(set(source) - set(target))
+        raise ValueError(f"--init: {origin} does not fit this network (missing {missing[:3]}, unexpected "
+                         f"{extra[:3]}); warm-start from a model of the same architecture and width")
+    fitted = {}
+    for name, want in target.items():
+        have = source[name]
+        if have.shape != want.shape:
+            if have.dim() == 1 and want.dim() == 2 and want.shape[1:] == have.shape:
+                have = have.expand_as(want)
+            else:
+                raise ValueError(f"--init: {origin}: {name} is {tuple(have.shape)}, this network's is "
+                                 f"{tuple(want.shape)}; warm-start from a model of the same architecture and width")
+        fitted[name] = have.to(want.dtype)
+    return fitted
 
 
 def _every(step: int, interval: int | None) -> bool:

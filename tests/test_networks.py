@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from helpers import PHOTOS, STYLES, small_recipe
 from preserve.cli import main
-from preserve.models.fast import ConditionalInstanceNorm, FastStyleNet
+from preserve.models.fast import FastStyleNet
+from preserve.models.styled import ConditionalInstanceNorm
 from preserve.models.io import load_model, save_model
 from preserve.registry import NETWORKS
 from preserve.stylize import parse_style
@@ -21,7 +22,8 @@ from preserve.tiling import stylize_tiled
 from preserve.train import TrainConfig, Trainer
 
 SMALL = {"johnson": {"width": 8, "residual_blocks": 1},
-         "fast": {"width": 8, "residual_blocks": 1, "num_styles": 2, "style_names": ["a", "b"]}}
+         "fast": {"width": 8, "residual_blocks": 1, "num_styles": 2, "style_names": ["a", "b"]},
+         "johnson-multi": {"width": 8, "residual_blocks": 1, "num_styles": 2, "style_names": ["a", "b"]}}
 
 
 def _small(name: str) -> torch.nn.Module:
@@ -195,6 +197,41 @@ def test_stylize_chooses_blends_and_fades_styles(two_styles, tmp_path, capsys):
                           (["--strength", "1.5"], "--strength must be in [0, 1]")):
         assert main([*base, *args, "--out", str(tmp_path / "e")]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_one_style_model_warm_starts_every_style_of_a_multi_style_johnson(tmp_path):
+    """``--init model.pt``: the one-style network's weights, its norms copied to each style, so before any
+    step every style paints exactly what the one-style model paints; the run starts at step 0."""
+    torch.manual_seed(0)
+    solo = NETWORKS.create("johnson", width=8).eval()  # the trainer builds residual_blocks=5
+    with torch.no_grad():
+        for p in solo.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    path = save_model(solo, tmp_path / "solo.pt")
+    recipe = small_recipe(64)
+    recipe["style"]["image"] = [str(STYLES / "starry_night.jpg"), str(STYLES / "the_scream.jpg")]
+    config = TrainConfig(data=[str(PHOTOS)], out=str(tmp_path / "run"), recipe=recipe, image_size=48, batch_size=2,
+                         steps=2, network="johnson-multi", width=8, init=str(path), workers=0, progress=False,
+                         preview_every=1000)
+    config.recipe["style"]["per_style"] = True
+    trainer = Trainer(config)
+    assert trainer.step == 0 and trainer.style_names == ["starry_night", "the_scream"]
+    net = trainer.model.eval()
+    x = torch.rand(1, 3, 40, 52)
+    with torch.no_grad():
+        for style in trainer.style_names:
+            torch.testing.assert_close(net.set_style(style)(x), solo(x), atol=1e-5, rtol=1e-5)
+    trainer.fit()  # trains from there, with a fresh optimiser
+    assert not torch.equal(trainer.model.res[0].body[1].weight[0], trainer.model.res[0].body[1].weight[1])
+
+
+def test_a_model_of_another_shape_cannot_warm_start(tmp_path):
+    path = save_model(_small("fast"), tmp_path / "fast.pt")
+    config = TrainConfig(data=[str(PHOTOS)], out=str(tmp_path / "run"), recipe=small_recipe(64), image_size=48,
+                         batch_size=2, steps=1, network="johnson", width=8, init=str(path), workers=0,
+                         progress=False)
+    with pytest.raises(ValueError, match="does not fit this network"):
+        Trainer(config)
 
 
 def test_multi_scale_batches_have_one_size_each_drawn_from_the_range():

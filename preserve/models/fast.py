@@ -13,39 +13,19 @@ part cheap:
 
 About 2.4 GMAC at 512 x 512 with the default width (``benchmarks/networks.py``).
 
-Every normalisation is a *conditional* instance norm (Dumoulin et al., "A
-Learned Representation for Artistic Style", 2017): one scale and shift per
-style and channel, so one network holds ``num_styles`` styles that share all
-convolutions. The network is told which style to paint by a mixing vector
-over the styles: a one-hot row trains or applies one style, other convex
-weights blend styles by mixing their normalisation parameters. Without an
-explicit ``style`` argument it uses its current mix (:meth:`set_style`), so
-``net(x)`` works wherever a one-argument network is expected (tiling, ONNX).
+Every normalisation is a *conditional* instance norm, so one network holds many styles
+(:mod:`preserve.models.styled`).
 """
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-
-class ConditionalInstanceNorm(nn.Module):
-    """Instance norm (an ``nn.InstanceNorm2d`` without affine) followed by a per-style scale and shift."""
-
-    def __init__(self, channels: int, num_styles: int) -> None:
-        super().__init__()
-        self.norm = nn.InstanceNorm2d(channels, affine=False)
-        self.weight = nn.Parameter(torch.ones(num_styles, channels))
-        self.bias = nn.Parameter(torch.zeros(num_styles, channels))
-
-    def forward(self, x: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
-        """``style``: (B, num_styles) mixing weights; each row's scale and shift is that mix of the styles'."""
-        scale = (style.to(self.weight.dtype) @ self.weight).to(x.dtype)[:, :, None, None]
-        shift = (style.to(self.bias.dtype) @ self.bias).to(x.dtype)[:, :, None, None]
-        return self.norm(x) * scale + shift
+from .styled import ConditionalInstanceNorm, StyleChoice
 
 
 class _Conv(nn.Module):
@@ -83,7 +63,7 @@ class _ResidualBlock(nn.Module):
         return x + self.norm2(self.conv2(y), style)
 
 
-class FastStyleNet(nn.Module):
+class FastStyleNet(StyleChoice):
     """The efficient multi-style network (see the module docstring).
 
     Args:
@@ -108,12 +88,8 @@ class FastStyleNet(nn.Module):
     def __init__(self, num_styles: int = 1, width: int = 32, residual_blocks: int = 5,
                  style_names: Sequence[str] | None = None) -> None:
         super().__init__()
-        if num_styles < 1:
-            raise ValueError(f"num_styles must be at least 1, got {num_styles}")
-        names = list(style_names) if style_names is not None else [f"style{i}" for i in range(num_styles)]
-        if len(names) != num_styles or len(set(names)) != num_styles:
-            raise ValueError(f"style_names needs {num_styles} distinct names, got {names}")
-        self.num_styles, self.width, self.residual_blocks, self.style_names = num_styles, width, residual_blocks, names
+        self._init_styles(num_styles, style_names)
+        self.width, self.residual_blocks = width, residual_blocks
         w, s = width, num_styles
         self.stem, self.stem_norm = _Conv(3, w // 2), ConditionalInstanceNorm(w // 2, s)
         chans = [w // 2, w, 2 * w, 4 * w]
@@ -124,41 +100,11 @@ class FastStyleNet(nn.Module):
         self.up = nn.ModuleList(_SeparableConv(a, b) for a, b in zip(ups, ups[1:]))
         self.up_norm = nn.ModuleList(ConditionalInstanceNorm(b, s) for b in ups[1:])
         self.out = _Conv(w // 2, 3)
-        self.register_buffer("current_style", F.one_hot(torch.tensor(0), s).float(), persistent=False)
-
-    def set_style(self, style: int | str | Mapping[str | int, float] | torch.Tensor) -> "FastStyleNet":
-        """Choose what ``net(x)`` paints: a style's index or name, or a blend ``{name_or_index: weight}``
-        (weights must be non-negative and are normalised to sum to 1), or a mixing vector."""
-        self.current_style.copy_(self.style_vector(style))
-        return self
-
-    def style_vector(self, style: int | str | Mapping[str | int, float] | torch.Tensor) -> torch.Tensor:
-        """The (num_styles,) mixing vector of a style index, name, blend mapping or vector."""
-        if isinstance(style, torch.Tensor):
-            vec = style.float().reshape(self.num_styles)
-        elif isinstance(style, Mapping):
-            vec = torch.zeros(self.num_styles)
-            for key, weight in style.items():
-                vec[self._index(key)] += float(weight)
-        else:
-            vec = F.one_hot(torch.tensor(self._index(style)), self.num_styles).float()
-        if (vec < 0).any() or not torch.isfinite(vec).all() or float(vec.sum()) <= 0:
-            raise ValueError(f"style weights must be non-negative and sum to more than 0, got {vec.tolist()}")
-        return vec / vec.sum()
-
-    def _index(self, key: int | str) -> int:
-        if isinstance(key, str):
-            if key not in self.style_names:
-                raise ValueError(f"unknown style {key!r}; this network has {', '.join(self.style_names)}")
-            return self.style_names.index(key)
-        if not 0 <= int(key) < self.num_styles:
-            raise ValueError(f"style index {key} out of range (the network has {self.num_styles} styles)")
-        return int(key)
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """Stylize ``x`` (B, 3, H, W) in [0, 1]; ``style`` is (B, num_styles) mixing weights (default: the
         current mix for every image)."""
-        s = self.current_style.expand(x.shape[0], -1) if style is None else style
+        s = self.mix(x, style)
         sizes = []
         y = F.relu(self.stem_norm(self.stem(x), s))
         for conv, norm in zip(self.down, self.down_norm):
