@@ -53,6 +53,10 @@ def _add_train(sub: Any) -> None:
     g.add_argument("--epochs", type=int)
     g.add_argument("--steps", type=int, help="total optimisation steps (overrides --epochs)")
     p.add_argument("--lr", type=float)
+    p.add_argument("--norm-lr", type=float, metavar="LR",
+                   help="learning rate of the normalisation scales and shifts (each style's own parameters in a "
+                        "multi-style network); default --lr. With --init MODEL.pt, a small --lr and a larger "
+                        "--norm-lr learn new styles while keeping what the convolutions learnt")
     p.add_argument("--seed", type=int)
     p.add_argument("--width", type=int, help="TransformerNet base width (32 as in Johnson et al.)")
     p.add_argument("--device", default="auto",
@@ -77,8 +81,8 @@ def _add_train(sub: Any) -> None:
     p.set_defaults(func=_cmd_train)
 
 
-TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "seed", "network", "width",
-                 "bf16", "workers", "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every",
+TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "norm_lr", "seed", "network",
+                 "width", "bf16", "workers", "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every",
                  "preview_images", "tensorboard", "progress")
 
 

@@ -46,6 +46,7 @@ from .imageio import load_image, resize
 from .registry import NETWORKS
 from .recipe import Recipe, RecipeOutput, default_recipe, resolve_recipe  # noqa: F401 - re-exported
 from .models.io import MODEL_FORMAT, non_finite, save_model
+from .models.styled import ConditionalInstanceNorm
 from .rundir import MetricsWindow, RunDir
 
 CHECKPOINT_FORMAT = "preserve.checkpoint/1"
@@ -64,6 +65,7 @@ class TrainConfig:
     epochs: int = 2
     steps: int | None = None
     lr: float = 1e-3
+    norm_lr: float | None = None  # learning rate of the normalisation scales and shifts (None: lr)
     seed: int = 0
     bf16: bool | None = None  # None: on where the CPU supports it
     channels_last: bool = True
@@ -140,7 +142,7 @@ class Trainer:
         if config.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.recipe.encoder.to(memory_format=torch.channels_last)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(parameter_groups(self.model, config), lr=config.lr)
         self.dataset = ImageFolder(config.data, config.image_size, seed=config.seed, flip=config.flip)
         if self.recipe.needs.inputs:  # e.g. face detections: computed once per file, cached, carried through crops
             for turn in (True, False):  # the main process fills the cache first; the others then read it
@@ -352,6 +354,23 @@ def holds_styles(network: str) -> bool:
     return "num_styles" in inspect.signature(NETWORKS.get(network)).parameters
 
 
+def parameter_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict[str, Any]]:
+    """The optimiser's parameter groups: the normalisation scales and shifts (in a multi-style network, each
+    style's own parameters) at ``norm_lr``, the rest at ``lr``. One group when ``norm_lr`` is unset.
+
+    A warm-started network keeps what its convolutions learnt under a small ``lr`` while a larger
+    ``norm_lr`` moves each style's scale and shift, which is where conditional instance norm keeps a style
+    (Dumoulin et al. adapt a trained network to a new style by these parameters alone)."""
+    if config.norm_lr is None:
+        return [{"params": list(model.parameters())}]
+    norms = (ConditionalInstanceNorm, torch.nn.InstanceNorm2d, torch.nn.BatchNorm2d, torch.nn.GroupNorm,
+             torch.nn.LayerNorm)
+    norm_params = {id(p) for m in model.modules() if isinstance(m, norms) for p in m.parameters(recurse=False)}
+    rest = [p for p in model.parameters() if id(p) not in norm_params]
+    norm = [p for p in model.parameters() if id(p) in norm_params]
+    return [{"params": rest}, {"params": norm, "lr": config.norm_lr}]
+
+
 def build_network(name: str, width: int, style_names: list[str]) -> torch.nn.Module:
     """A registered style network for ``style_names`` (one name: a one-style network).
 
@@ -382,7 +401,8 @@ def _sigterm_as_interrupt() -> Callable[[], None]:
     return lambda: signal.signal(signal.SIGTERM, previous)
 
 
-_RESUME_MUST_MATCH = ("recipe", "image_size", "image_sizes", "batch_size", "seed", "network", "width", "flip", "data")
+_RESUME_MUST_MATCH = ("recipe", "image_size", "image_sizes", "batch_size", "seed", "network", "width", "flip", "data",
+                      "norm_lr")
 
 
 def _differences(new: TrainConfig, saved: Mapping[str, Any], keys: tuple[str, ...]) -> str:

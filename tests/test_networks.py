@@ -225,6 +225,27 @@ def test_a_one_style_model_warm_starts_every_style_of_a_multi_style_johnson(tmp_
     assert not torch.equal(trainer.model.res[0].body[1].weight[0], trainer.model.res[0].body[1].weight[1])
 
 
+def test_norm_lr_moves_the_style_parameters_at_their_own_rate(tmp_path):
+    """--norm-lr: the normalisation scales and shifts (each style's parameters) in one Adam group at that rate,
+    everything else at --lr; Adam's first step moves each parameter by about its group's rate."""
+    recipe = small_recipe(64)
+    recipe["style"]["image"] = [str(STYLES / "starry_night.jpg"), str(STYLES / "the_scream.jpg")]
+    recipe["style"]["per_style"] = True
+    config = TrainConfig(data=[str(PHOTOS)], out=str(tmp_path / "run"), recipe=recipe, image_size=48, batch_size=2,
+                         steps=1, network="johnson-multi", width=8, lr=1e-5, norm_lr=1e-2, workers=0,
+                         progress=False, preview_every=1000)
+    trainer = Trainer(config)
+    norms = [m for m in trainer.model.modules() if isinstance(m, ConditionalInstanceNorm)]
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [1e-5, 1e-2]
+    assert {id(p) for p in trainer.optimizer.param_groups[1]["params"]} == {id(p) for m in norms
+                                                                          for p in m.parameters()}
+    before = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
+    trainer.fit()
+    moved = {n: float((p.detach() - before[n]).abs().max()) for n, p in trainer.model.named_parameters()}
+    assert max(v for n, v in moved.items() if "conv" in n) < 2e-5
+    assert max(v for n, v in moved.items() if n.endswith("1.weight")) > 5e-3  # the first style's norms moved
+
+
 def test_a_model_of_another_shape_cannot_warm_start(tmp_path):
     path = save_model(_small("fast"), tmp_path / "fast.pt")
     config = TrainConfig(data=[str(PHOTOS)], out=str(tmp_path / "run"), recipe=small_recipe(64), image_size=48,
