@@ -82,7 +82,8 @@ def half_precision_copies(runs: Path, folder: Path) -> tuple[dict[str, Path], di
     for variant in MODEL_FILES:
         run = runs / f"zoo-{variant}"
         facts[variant] = run_facts(run)
-        source = run / "model.pt" if (run / "model.pt").is_file() else run / "checkpoints" / "last.pt"
+        saved = [f for f in (run / "model.pt", run / "checkpoints" / "last.pt") if f.is_file()]
+        source = max(saved, key=lambda f: f.stat().st_mtime)  # a stopped run's checkpoint is newer than model.pt
         files[variant] = ship_model(source, folder / f"{variant}.pt", info={
             "variant": variant, "steps": facts[variant]["steps"], "machine": machine(),
             "paintings": {s: PAINTINGS[s].credit.replace("*", "") for s in STYLES}})
@@ -189,8 +190,9 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
     recipe = json.dumps(strip_paths(f["config"]["recipe"]), indent=2)
     suffix = "-faces" if variant == "faces" else ""
     lines = [f"# {stem}", "",
-             (f"Eight public-domain paintings in one efficient multi-style network (`fast`, conditional instance "
-              f"norm), trained at {f['config']['image_size']} px and shipped in float16"
+             (f"Eight public-domain paintings in one multi-style network (`johnson-multi`: Johnson's "
+              f"TransformerNet with conditional instance norm), trained at {f['config']['image_size']} px and "
+              f"shipped in float16"
               + (", with face preservation (SFace identity term) from the first step." if variant == "faces"
                  else ".")), "",
              "## Use", "", "```bash", f"preserve stylize --style great_wave{suffix} photo.jpg --out stylized/",
@@ -199,8 +201,11 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
     lines += [f"| `{s}{suffix}` | {PAINTINGS[s].credit} | {PAINTINGS[s].reproduction_licence} |" for s in STYLES]
     lines += ["", "## Training", "", f"- Data: {data}.",
               (f"- Steps: {f['steps']} at batch {f['config']['batch_size']}, {f['config']['image_size']} px crops, "
-               f"Adam lr {f['config']['lr']}, bf16 autocast, seed {f['config']['seed']}; the styles take turns, "
-               "one per step."),
+               f"Adam lr {f['config']['lr']:g} for the convolutions and {f['config']['norm_lr']:g} for the "
+               f"normalisation (each style's scale and shift), bf16 autocast, seed {f['config']['seed']}; the "
+               "styles take turns, one per step."),
+              (f"- Warm start: the one-style `starry_night` model shipped until commit {LEGACY_COMMIT} (900 steps; "
+               "its scale and shift copied to every style), both files from the same weights."),
               f"- Machine: {machine()}; {f['seconds'] / 3600:.1f} h (two runs side by side, one thread each).",
               "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
               (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
@@ -280,7 +285,7 @@ def legacy_table(legacy: dict[str, Any]) -> list[str]:
     for style, summary in legacy.items():
         for name in (f"{style}-shipped", "plain"):
             m = summary["models"][name]
-            label = "shipped one-style model (900 steps)" if name.endswith("-shipped") else "the zoo's `fast` model"
+            label = "shipped one-style model (900 steps)" if name.endswith("-shipped") else "the zoo's plain model"
             lines.append(f"| {style} | {label} | {m['style_ratio']:.3f} | {m['content_loss_mean']:.4g} |")
     return lines + [""]
 
@@ -376,13 +381,17 @@ def main() -> None:
             "## How the models were made", "",
             "```bash",
             "preserve data build runs/zoo-data        # photos: train / tune / eval, held out by construction",
-            "OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run plain --steps N &",
-            "OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run faces --steps N &",
+            f"OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run plain --steps {facts['plain']['steps']} &",
+            f"OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run faces --steps {facts['faces']['steps']} &",
             "preserve tune --run runs/zoo-plain --out runs/zoo-tune --photos runs/zoo-data/tune --weights 1e4 3e4 1e5 \\\n    --steps 30 --styles great_wave the_scream",
-            "python docs/make_results.py --every 2 --size 384",
+            f"python docs/make_results.py --every {args.every} --size {args.size}" + (" --ship" if args.ship else ""),
             "```", "",
-            (f"One efficient multi-style network (`fast`) holds all eight styles; the styles take turns, one per "
-             f"step. Two runs share data ({data}), recipe, seed, batches and steps and differ only in the face "
+            (f"One multi-style network (`johnson-multi`: Johnson's TransformerNet with conditional instance "
+             f"norm) holds all eight styles; the styles take turns, one per step. Both runs warm-start from "
+             f"the one-style `starry_night` model the package shipped before (commit {LEGACY_COMMIT}; its "
+             f"normalisation becomes every style's start), so the network carries the photo through from the "
+             f"first step; the convolutions train at lr {facts['plain']['config']['lr']:g}, each style's scale "
+             f"and shift at {facts['plain']['config']['norm_lr']:g}. Two runs share data ({data}), recipe, seed, batches and steps and differ only in the face "
              f"term (MTCNN boxes, SFace embeddings, weight "
              f"{facts['faces']['config']['recipe']['face']['weight']:g}), which the `-faces` run has from the "
              f"first step. Plain: {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 3600:.1f} h; "
