@@ -285,7 +285,7 @@ def legacy_table(legacy: dict[str, Any]) -> list[str]:
     for style, summary in legacy.items():
         for name in (f"{style}-shipped", "plain"):
             m = summary["models"][name]
-            label = "shipped one-style model (900 steps)" if name.endswith("-shipped") else "the zoo's plain model"
+            label = "one-style model (900 steps)" if name.endswith("-shipped") else "the zoo's plain model"
             lines.append(f"| {style} | {label} | {m['style_ratio']:.3f} | {m['content_loss_mean']:.4g} |")
     return lines + [""]
 
@@ -370,7 +370,9 @@ def main() -> None:
         (ROOT / "docs" / "styles.md").write_text(styles_page(facts))
     keep.cleanup()
     faces = summaries[STYLES[0]]["faces"]
-    status = ("These two models are the ones the package ships (`preserve/styles/paintings*.pt`)." if args.ship else
+    status = ("These two models are the ones the package ships (`preserve/styles/paintings*.pt`); they replace "
+              "the one-style `starry_night` and `the_scream` models (and their `-faces` twins), which stay in git "
+              f"history at commit {LEGACY_COMMIT} (compared in 'Against the retired one-style models' below)." if args.ship else
               "**These two models are not shipped.** At this length of training they paint each style's palette "
               "but wash out the photo (pictures below): worse for a user than the one-style models the package "
               "still ships (`starry_night`, `the_scream` and their `-faces` twins; last section). "
@@ -413,9 +415,9 @@ def main() -> None:
             (f"Skin-tone groups of the {faces} held-out faces (ITA groups of Chardon et al.) and, for each judge, "
              f"the lowest share of faces kept better over the eight styles. Groups under {MIN_GROUP} faces are "
              "shown but too small to judge."), "", *skin_tone_table(summaries),
-            "## Against the shipped one-style models", "",
-            (f"The one-style models the package ships (TransformerNet, 900 steps on 151 portraits; as of commit "
-             f"{LEGACY_COMMIT}) on the same photos and the same style terms:"), "", *legacy_table(legacy),
+            "## Against the retired one-style models", "",
+            (f"The one-style models the package shipped before the zoo (TransformerNet, 900 steps on 151 "
+             f"portraits; commit {LEGACY_COMMIT}) on the same photos and the same style terms:"), "", *legacy_table(legacy),
             "## Choosing the face weight", "", *tune_section(args.runs / "zoo-tune" / "tune.json"),
             "## Pictures", "",
             "The eight paintings (reproductions rebuilt by `preserve data styles`; sources and licences in "

@@ -15,18 +15,22 @@ from preserve.imageio import load_image
 from preserve.models.fast import FastStyleNet
 from preserve.models.transformer_net import TransformerNet
 from preserve.registry import UnknownNameError
-from preserve.styles import catalogue, list_styles, load_style, ship_model, style_card, style_path, style_summary
+from preserve.styles import (STYLE_DIR, catalogue, list_styles, load_style, ship_model, style_card, style_path,
+                             style_summary)
 from preserve.stylize import load_model, save_model, stylize_tensor
 
-SHIPPED = ["starry_night", "starry_night-faces", "the_scream", "the_scream-faces"]
+PAINTINGS = ["cafe_terrace", "composition_viii", "great_wave", "moulin_de_la_galette", "night_cafe", "starry_night",
+             "the_scream", "woman_with_fan"]
+SHIPPED = sorted(PAINTINGS + [f"{p}-faces" for p in PAINTINGS])
 
 
-def test_the_reference_models_ship_with_cards():
+def test_the_model_zoo_ships_every_painting_twice_with_cards():
     assert list_styles() == SHIPPED
-    assert list_styles("*-faces") == ["starry_night-faces", "the_scream-faces"]
+    assert list_styles("*-faces") == [f"{p}-faces" for p in PAINTINGS]
+    assert {style_path(n) for n in SHIPPED} == {STYLE_DIR / "paintings.pt", STYLE_DIR / "paintings-faces.pt"}
     for name in SHIPPED:
         card = style_card(name)
-        assert card.startswith(f"# {name}\n") and "public domain" in card and "## Evaluation" in card
+        assert card.startswith("# paintings") and "public domain" in card and "## Evaluation" in card
         assert style_summary(name)
 
 
@@ -48,9 +52,11 @@ def test_stylize_by_style_name_on_the_cli(tmp_path, capsys):
     assert main(["stylize", "--style", "starry_nite", str(PHOTOS / "astronaut.jpg"), "--out", str(tmp_path)]) == 2
     assert "Did you mean 'starry_night'" in capsys.readouterr().err
     assert main(["stylize", "--style", "the_scream", "--model", "x.pt", str(PHOTOS / "astronaut.jpg")]) == 2
-    assert main(["stylize", "--style", "the_scream:0.5,starry_night:0.5", str(PHOTOS / "astronaut.jpg"),
+    assert main(["stylize", "--style", "the_scream:0.5,starry_night-faces:0.5", str(PHOTOS / "astronaut.jpg"),
                  "--out", str(tmp_path)]) == 2
     assert "one model file" in capsys.readouterr().err
+    assert main(["stylize", "--style", "the_scream:0.5,great_wave:0.5", str(PHOTOS / "astronaut.jpg"),
+                 "--out", str(tmp_path / "blend"), "--size", "64", "--no-progress"]) == 0
 
 
 def test_unknown_style_names_close_matches():
