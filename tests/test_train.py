@@ -97,8 +97,14 @@ def test_branch_with_another_recipe_diverges_and_bad_branch_points_are_named(tmp
         Trainer(_config(tmp_path / "x", PHOTOS, steps=2, init=str(last)))
     with pytest.raises(ValueError, match="width"):
         Trainer(_config(tmp_path / "y", PHOTOS, steps=3, width=16, init=str(last)))
-    with pytest.raises(ValueError, match="not a preserve training checkpoint"):
-        Trainer(_config(tmp_path / "z", PHOTOS, steps=3, init=str(tmp_path / "trunk" / "model.pt")))
+    model = tmp_path / "trunk" / "model.pt"  # a model file warm-starts: its weights, from step 0, fresh optimiser
+    warm = Trainer(_config(tmp_path / "z", PHOTOS, steps=3, init=str(model)))
+    assert warm.step == 0 and not warm.optimizer.state
+    with pytest.raises(ValueError, match="same architecture and width"):
+        Trainer(_config(tmp_path / "u", PHOTOS, steps=3, width=16, init=str(model)))
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(ValueError, match="not a readable preserve checkpoint"):
+        Trainer(_config(tmp_path / "v", PHOTOS, steps=3, init=str(tmp_path / "notes.txt")))
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         Trainer(_config(tmp_path / "w", PHOTOS, steps=3, init=str(tmp_path / "nothing.pt")))
 
