@@ -425,15 +425,20 @@ class CheckpointError(ValueError):
     """A file that is not a readable preserve training checkpoint."""
 
 
-def read_checkpoint(path: Path, option: str) -> dict[str, Any]:
-    """A training checkpoint, loaded safely (``weights_only``: pickled code never runs) and checked."""
+def read_checkpoint(path: Path, option: str, *, model_files: bool = False) -> dict[str, Any]:
+    """A training checkpoint, loaded safely (``weights_only``: pickled code never runs) and checked.
+
+    With ``model_files`` a model file (``model.pt``) is accepted too, as a warm start: its weights under
+    ``model``, step 0, and no optimiser state or run config."""
     try:
         saved = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - truncated zip, pickle payload, wrong file: all 'not a checkpoint'
         reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
         raise CheckpointError(f"{option}: {path} is not a readable preserve checkpoint "
                               f"({type(exc).__name__}{': ' + reason if reason else ''})") from None
-    if not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
+    if model_files and isinstance(saved, dict) and saved.get("format") == MODEL_FORMAT:
+        saved = {"model": saved["state_dict"], "step": 0}
+    elif not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{option}: {path} is not a preserve training checkpoint (checkpoints/*.pt of a run)")
     bad = non_finite(saved["model"])
     if bad:
@@ -447,16 +452,9 @@ def load_branch_point(config: TrainConfig) -> dict[str, Any]:
     path = Path(config.init or "")
     if not path.is_file():
         raise FileNotFoundError(f"--init: no checkpoint at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception:  # noqa: BLE001 - read_checkpoint below says what is wrong with the file
-        state = None
-    if isinstance(state, dict) and state.get("format") == MODEL_FORMAT:
-        bad = non_finite(state["state_dict"])
-        if bad:
-            raise CheckpointError(f"--init: {path} holds non-finite weights ({bad[0]}, ...)")
-        return {"model": state["state_dict"], "step": 0}
-    saved = read_checkpoint(path, "--init")
+    saved = read_checkpoint(path, "--init", model_files=True)
+    if "config" not in saved:  # a model file: fit_weights checks its shapes against the network
+        return saved
     detail = _differences(config, json.loads(saved["config"]), _BRANCH_MUST_MATCH)
     if detail:
         raise ValueError(f"--init: the checkpoint's network differs ({detail})")
