@@ -78,12 +78,15 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--preview", nargs="+", dest="preview_images", metavar="IMAGE", help="images for the previews")
     p.add_argument("--tensorboard", action="store_true", default=None, help="also write TensorBoard scalars")
     p.add_argument("--no-progress", dest="progress", action="store_false", default=None)
+    p.add_argument("--spike-factor", type=float, metavar="F",
+                   help="a step whose loss is F times its style's recent median is not taken: the run rolls back "
+                        "50-100 steps and halves its learning rates (default 10; 0 turns the guard off)")
     p.set_defaults(func=_cmd_train)
 
 
 TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "norm_lr", "seed", "network",
                  "width", "bf16", "workers", "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every",
-                 "preview_images", "tensorboard", "progress")
+                 "preview_images", "tensorboard", "progress", "spike_factor")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

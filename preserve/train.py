@@ -42,6 +42,7 @@ from torch.utils.data import DataLoader
 
 from . import distributed
 from .data import Batch, EpochSampler, ImageFolder, collate
+from .guard import SpikeGuard
 from .imageio import load_image, resize
 from .registry import NETWORKS
 from .recipe import Recipe, RecipeOutput, default_recipe, resolve_recipe  # noqa: F401 - re-exported
@@ -83,6 +84,7 @@ class TrainConfig:
     tensorboard: bool = False  # also write TensorBoard events (needs the tensorboard package)
     progress: bool = True
     deterministic: bool = False
+    spike_factor: float = 10.0  # a step whose loss is this many times its style's recent median rolls back; 0: off
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -143,6 +145,7 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.recipe.encoder.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(parameter_groups(self.model, config), lr=config.lr)
+        self.guard = SpikeGuard(factor=config.spike_factor) if config.spike_factor else None
         self.dataset = ImageFolder(config.data, config.image_size, seed=config.seed, flip=config.flip)
         if self.recipe.needs.inputs:  # e.g. face detections: computed once per file, cached, carried through crops
             for turn in (True, False):  # the main process fills the cache first; the others then read it
@@ -162,6 +165,8 @@ class Trainer:
                 self.optimizer.load_state_dict(self._saved["optimizer"])
             self.step = int(self._saved["step"])
             self.skipped = json.loads(self._saved.get("skipped", "{}"))
+            if self.guard is not None and resume:  # rollbacks count across resumes towards the guard's limit
+                self.guard.events = json.loads(self._saved.get("rollbacks", "[]"))
             if config.init and not resume and self.step >= self.total_steps:
                 raise ValueError(f"the run is already at step {self.step}; ask for more --steps than that")
         forward: torch.nn.Module = self.model
@@ -222,7 +227,8 @@ class Trainer:
                     callback(self.step, result)
                 if _every(self.step, config.log_every) or self.step == self.total_steps:
                     record = {"epoch": self.step / max(1, self.batches_per_epoch), **window.summary(),
-                              "skipped_images": len(self.skipped)}
+                              "skipped_images": len(self.skipped),
+                              "rollbacks": len(self.guard.events) if self.guard is not None else 0}
                     self.run.log(self.step, record, set(result.terms) | {"total"})
                 if _every(self.step, config.preview_every):
                     self.save_preview()
@@ -251,15 +257,23 @@ class Trainer:
             result = self.recipe(stylized, x, inputs, style=index, network=again)
         # Checked before the step (and in every process together), so the weights never take a NaN step
         # and no checkpoint of them is ever written.
-        if not distributed.all_true(self.dist, math.isfinite(float(result.total.detach()))):
+        loss = float(result.total.detach())
+        if not distributed.all_true(self.dist, math.isfinite(loss)):
             bad = {k: v for k, v in result.means().items() if not math.isfinite(v)}
             raise FloatingPointError(
                 f"the loss became non-finite at step {self.step + 1} (terms: {bad or 'in another process'}); "
                 f"the weights are kept from step {self.step}. Lower --lr or the recipe's weights"
             )
+        if self.guard is not None and not distributed.all_true(self.dist, not self.guard.is_spike(style, loss)):
+            event = self.guard.roll_back(self.step, loss, self.model, self.optimizer)
+            print(f"preserve: the loss spiked at step {event['step']} ({loss:.4g}); rolled back to the weights of "
+                  f"step {event['restored_step']}, learning rates halved to {event['lr']}", file=sys.stderr)
+            return result
         self.optimizer.zero_grad(set_to_none=True)
         result.total.backward()
         self.optimizer.step()
+        if self.guard is not None:
+            self.guard.accept(style, loss, self.step + 1, self.model, self.optimizer)
         return result
 
     def style_at(self, step: int) -> int:
@@ -339,6 +353,7 @@ class Trainer:
             "step": self.step,
             "config": json.dumps(self.config.to_json()),
             "skipped": json.dumps(self.skipped),
+            "rollbacks": json.dumps(self.guard.events if self.guard is not None else []),
         }
 
     def _progress_bar(self) -> Any:

@@ -186,6 +186,43 @@ def test_a_non_finite_loss_stops_before_the_weights_take_the_step(tmp_path):
     assert not (tmp_path / "n" / "model.pt").exists()
 
 
+def test_a_loss_spike_rolls_back_to_a_snapshot_and_halves_the_learning_rate(tmp_path):
+    trainer = Trainer(_config(tmp_path / "s", PHOTOS, steps=12, lr=1e-3, checkpoint_every=100))
+    states = {}
+
+    def wreck_after_step_9(step, result):
+        states[step] = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        if step == 9:  # what a diverging run does: the next forward pass's loss is orders of magnitude off
+            with torch.no_grad():
+                trainer.model.out.conv.weight.mul_(1e3)
+
+    trainer.fit(callback=wreck_after_step_9)
+    [event] = trainer.guard.events
+    assert event["step"] == 10 and event["restored_step"] == 1 and event["lr"] == [5e-4]
+    for name, value in states[10].items():  # after the spike: the weights of step 1, not the wrecked ones
+        torch.testing.assert_close(value, states[1][name], msg=name)
+    assert trainer.optimizer.param_groups[0]["lr"] == 5e-4
+    rows = [json.loads(ln) for ln in (tmp_path / "s" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["rollbacks"] for r in rows] == [0] * 9 + [1] * 3
+    assert rows[-1]["total"] < 10 * rows[8]["total"]  # training went on from the restored weights
+    saved = torch.load(tmp_path / "s" / "checkpoints" / "last.pt", weights_only=True)
+    assert json.loads(saved["rollbacks"]) == [event]
+
+
+def test_without_the_guard_a_spike_is_trained_through(tmp_path):
+    trainer = Trainer(_config(tmp_path / "u", PHOTOS, steps=11, spike_factor=0))
+
+    def wreck_after_step_9(step, result):
+        if step == 9:
+            with torch.no_grad():
+                trainer.model.out.conv.weight.mul_(1e3)
+
+    trainer.fit(callback=wreck_after_step_9)
+    assert trainer.guard is None
+    rows = [json.loads(ln) for ln in (tmp_path / "u" / "metrics.jsonl").read_text().splitlines()]
+    assert rows[9]["total"] > 100 * rows[8]["total"] and rows[9]["rollbacks"] == 0
+
+
 def test_batches_of_only_unreadable_files_never_run_past_the_last_step(tmp_path):
     data = tmp_path / "broken"
     data.mkdir()
