@@ -54,6 +54,7 @@ GOAL_FACES_OVER_PLAIN = 1.10
 MIN_GROUP = 5  # faces a skin-tone group needs before its share is held against the goal
 PAPER = {"mosaic": 18.8, "manga": 12.3}  # Fig. 11: share of faces whose face loss got worse with preservation, %
 LEGACY_COMMIT = "4409cfb"  # the last commit that shipped the one-style models
+STAGE1_COMMIT = "a2e05d1"  # the last commit that shipped the stage-1 zoo (benchmarks/model_zoo.py STAGE2)
 LEGACY = ["starry_night", "the_scream"]
 SHOWCASE = ["ctu_Male_23_1_1_1.jpg", "gcompris_explore_monuments_eiffelTower.jpg", "gcompris_erase_pika.jpg"]
 
@@ -76,12 +77,32 @@ def run_facts(run: Path) -> dict[str, Any]:
     return {"config": config, "steps": records[-1]["step"] if records else 0, "seconds": seconds}
 
 
-def half_precision_copies(runs: Path, folder: Path) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
+def stage_folders(runs: Path, variant: str, stage: int) -> list[Path]:
+    """The run folders of a variant's training, in order: stage 1, then stage 2 if asked (benchmarks/model_zoo.py)."""
+    return [runs / f"zoo-{variant}"] + ([runs / f"zoo2-{variant}"] if stage == 2 else [])
+
+
+def lineage_facts(folders: list[Path]) -> dict[str, Any]:
+    """Each stage's facts, the last stage's config, and the steps and hours of all stages together."""
+    stages = [run_facts(f) for f in folders]
+    return {"stages": stages, "config": stages[-1]["config"], "steps": sum(s["steps"] for s in stages),
+            "seconds": sum(s["seconds"] for s in stages)}
+
+
+def stages_text(facts: dict[str, Any]) -> str:
+    """'800 steps at lr 0.0001 and style weight 0.5, then 900 at lr 0.0003 and style weight 1'."""
+    parts = [f"{s['steps']}{' steps' if i == 0 else ''} at lr {s['config']['lr']:g} and style weight "
+             f"{s['config']['recipe']['style']['weight']:g}" for i, s in enumerate(facts["stages"])]
+    return ", then ".join(parts)
+
+
+def half_precision_copies(runs: Path, folder: Path, stage: int) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
     """Both runs' models in float16, as they would ship, as ``folder/plain.pt`` and ``folder/faces.pt``."""
     files, facts = {}, {}
     for variant in MODEL_FILES:
-        run = runs / f"zoo-{variant}"
-        facts[variant] = run_facts(run)
+        folders = stage_folders(runs, variant, stage)
+        facts[variant] = lineage_facts(folders)
+        run = folders[-1]
         saved = [f for f in (run / "model.pt", run / "checkpoints" / "last.pt") if f.is_file()]
         source = max(saved, key=lambda f: f.stat().st_mtime)  # a stopped run's checkpoint is newer than model.pt
         files[variant] = ship_model(source, folder / f"{variant}.pt", info={
@@ -200,12 +221,15 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
              "", "## Styles", "", "| name | painting | reproduction |", "|---|---|---|"]
     lines += [f"| `{s}{suffix}` | {PAINTINGS[s].credit} | {PAINTINGS[s].reproduction_licence} |" for s in STYLES]
     lines += ["", "## Training", "", f"- Data: {data}.",
-              (f"- Steps: {f['steps']} at batch {f['config']['batch_size']}, {f['config']['image_size']} px crops, "
-               f"Adam lr {f['config']['lr']:g} for the convolutions and {f['config']['norm_lr']:g} for the "
-               f"normalisation (each style's scale and shift), bf16 autocast, seed {f['config']['seed']}; the "
-               "styles take turns, one per step."),
+              (f"- Steps: {f['steps']} at batch {f['config']['batch_size']}, {f['config']['image_size']} px crops: "
+               f"{stages_text(f)} (lr: the convolutions'; each style's scale and shift at "
+               f"{f['config']['norm_lr']:g}); Adam, bf16 autocast, seed {f['config']['seed']}; the styles take "
+               "turns, one per step."),
               (f"- Warm start: the one-style `starry_night` model shipped until commit {LEGACY_COMMIT} (900 steps; "
-               "its scale and shift copied to every style), both files from the same weights."),
+               "its scale and shift copied to every style), both files from the same weights."
+               + (f" Stage 2 went on from each file's own stage-1 weights (shipped at commit "
+                  f"{STAGE1_COMMIT}) with a fresh optimiser, under the divergence guard." if len(f["stages"]) > 1
+                  else "")),
               f"- Machine: {machine()}; {f['seconds'] / 3600:.1f} h (two runs side by side, one thread each).",
               "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
               (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
@@ -322,12 +346,15 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N held-out photos (a quick check)")
     parser.add_argument("--every", type=int, default=1, help="evaluate every Nth held-out photo (sorted by name)")
     parser.add_argument("--size", type=int, default=EVAL_SIZE, help="longer side of the photos when evaluating")
+    parser.add_argument("--stage", type=int, choices=[1, 2], default=1,
+                        help="2: the models of benchmarks/model_zoo.py --stage 2 (runs/zoo2-*), which went on from "
+                             "stage 1's")
     args = parser.parse_args()
     EVAL_SIZE = args.size
     IMAGES.mkdir(parents=True, exist_ok=True)
     TABLES.mkdir(parents=True, exist_ok=True)
     keep = tempfile.TemporaryDirectory()
-    files, facts = half_precision_copies(args.runs, Path(keep.name))
+    files, facts = half_precision_copies(args.runs, Path(keep.name), args.stage)
     manifest = json.loads((DATA / "manifest.json").read_text())
     data = (f"`preserve data build runs/zoo-data`: {manifest['counts']['train']} training photos "
             f"({', '.join(f'{k} {v}' for k, v in manifest['categories']['train'].items())}), decoded once at "
@@ -362,7 +389,7 @@ def main() -> None:
     showcase_grid(files, [eval_dir / n for n in SHOWCASE], IMAGES / "zoo_styles.jpg")
     face_grid(files, eval_dir / SHOWCASE[0], IMAGES / "zoo_faces.jpg")
     thumbnails(files, IMAGES / "styles", eval_dir / SHOWCASE[1])
-    plot_losses(args.runs / "zoo-faces" / "metrics.jsonl", IMAGES / "zoo_losses.png")
+    plot_losses(stage_folders(args.runs, "faces", args.stage)[-1] / "metrics.jsonl", IMAGES / "zoo_losses.png")
     if args.ship:
         ship(files)
         for variant, stem in MODEL_FILES.items():
@@ -383,17 +410,21 @@ def main() -> None:
             "## How the models were made", "",
             "```bash",
             "preserve data build runs/zoo-data        # photos: train / tune / eval, held out by construction",
-            f"OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run plain --steps {facts['plain']['steps']} &",
-            f"OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --run faces --steps {facts['faces']['steps']} &",
+            *[f"OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --stage {i + 1} --run {v} --steps "
+              f"{facts[v]['stages'][i]['steps']} &" for i in range(args.stage) for v in MODEL_FILES],
             "preserve tune --run runs/zoo-plain --out runs/zoo-tune --photos runs/zoo-data/tune --weights 1e4 3e4 1e5 \\\n    --steps 30 --styles great_wave the_scream",
-            f"python docs/make_results.py --every {args.every} --size {args.size}" + (" --ship" if args.ship else ""),
+            f"python docs/make_results.py --every {args.every} --size {args.size} --stage {args.stage}"
+            + (" --ship" if args.ship else ""),
             "```", "",
             (f"One multi-style network (`johnson-multi`: Johnson's TransformerNet with conditional instance "
              f"norm) holds all eight styles; the styles take turns, one per step. Both runs warm-start from "
              f"the one-style `starry_night` model the package shipped before (commit {LEGACY_COMMIT}; its "
              f"normalisation becomes every style's start), so the network carries the photo through from the "
-             f"first step; the convolutions train at lr {facts['plain']['config']['lr']:g}, each style's scale "
-             f"and shift at {facts['plain']['config']['norm_lr']:g}. Two runs share data ({data}), recipe, seed, batches and steps and differ only in the face "
+             f"first step. Training: {stages_text(facts['plain'])} (lr: the convolutions'; each style's scale "
+             f"and shift at {facts['plain']['config']['norm_lr']:g})"
+             + (f"; stage 2 went on from the stage-1 models shipped at commit {STAGE1_COMMIT}, each run from "
+                "its own, with a fresh optimiser and the divergence guard" if args.stage == 2 else "")
+             + f". Two runs share data ({data}), recipe, seed, batches and steps and differ only in the face "
              f"term (MTCNN boxes, SFace embeddings, weight "
              f"{facts['faces']['config']['recipe']['face']['weight']:g}), which the `-faces` run has from the "
              f"first step. Plain: {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 3600:.1f} h; "
