@@ -9,6 +9,8 @@ losses.png, model.pt).
 ``resume=True`` continues from ``checkpoints/last.pt`` with the same
 optimiser state and data order, so N steps then N more equals 2N straight.
 Ctrl-C, or SIGTERM (a job scheduler's stop, ``kill``), writes a checkpoint before stopping.
+A step whose loss spikes is not taken: :class:`~preserve.guard.SpikeGuard` rolls the run back
+(``spike_factor``).
 
 ``init=CHECKPOINT`` starts a new run as a branch of another: model, optimiser
 and step come from that run's checkpoint and training goes on with this run's
@@ -111,6 +113,8 @@ class Trainer:
         for option in ("log_every", "checkpoint_every", "preview_every", "keep_every"):
             if (getattr(config, option) or 0) < 0:
                 raise ValueError(f"--{option.replace('_', '-')} must be 0 (never) or a positive step count")
+        if not config.spike_factor >= 0:
+            raise ValueError(f"--spike-factor must be 0 (no guard) or a positive factor, got {config.spike_factor}")
         if config.steps is None and config.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
         for folder in (self.out, *self.out.parents):

@@ -236,6 +236,8 @@ def test_batches_of_only_unreadable_files_never_run_past_the_last_step(tmp_path)
 def test_bad_step_counts_and_out_paths_are_refused(tmp_path):
     with pytest.raises(ValueError, match="--steps must be at least 1"):
         Trainer(_config(tmp_path / "z", PHOTOS, steps=0))
+    with pytest.raises(ValueError, match="--spike-factor must be 0"):
+        Trainer(_config(tmp_path / "z", PHOTOS, spike_factor=-1.0))
     (tmp_path / "afile").write_text("x")
     with pytest.raises(FileExistsError, match="must be a folder"):
         Trainer(_config(tmp_path / "afile", PHOTOS))
