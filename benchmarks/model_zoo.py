@@ -22,8 +22,8 @@ other half: two CPU cores cannot afford the thousands of steps a network needs f
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at
 3e-4 and style weight 1.0 (docs/benchmarks.md, "The model zoo on one GPU")::
 
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run plain --steps 800 > runs/logs/zoo2-plain.log 2>&1 &
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run faces --steps 800 > runs/logs/zoo2-faces.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run plain --steps 720 > runs/logs/zoo2-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run faces --steps 720 > runs/logs/zoo2-faces.log 2>&1 &
 
 Each run keeps a checkpoint every 50 steps in ``runs/zoo-{plain,faces}`` and resumes where it stopped, so
 a run outlives the shell that started it and a later session continues it with a larger ``--steps``. On a
