@@ -79,8 +79,9 @@ def warm_start(run: str, stage: int) -> Path:
     return from_git(STAGE2["from_commit"], f"preserve/styles/{name}", RUNS / f"zoo2-init-{run}.pt")
 
 
-def run_folder(run: str, stage: int) -> Path:
-    return RUNS / (f"zoo-{run}" if stage == 1 else f"zoo{stage}-{run}")
+def run_folder(run: str, stage: int, runs: Path = RUNS) -> Path:
+    """Where a run of a stage trains: ``runs/zoo-plain`` for stage 1, ``runs/zoo2-plain`` for stage 2."""
+    return runs / (f"zoo-{run}" if stage == 1 else f"zoo{stage}-{run}")
 
 
 def command(run: str, args: argparse.Namespace) -> list[str]:

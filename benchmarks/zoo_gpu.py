@@ -32,13 +32,13 @@ import tarfile
 import time
 from pathlib import Path
 
+from model_zoo import STYLES  # the zoo's styles, in its order (this script runs beside it in benchmarks/)
+
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLES = ROOT / ".gpu"
 ZOO_DATA = ROOT / "runs" / "zoo-data"
 STYLE_DIR = ROOT / "examples" / "data" / "styles"
 SHIPPED = ROOT / "preserve" / "styles"
-STYLES = ["great_wave", "starry_night", "the_scream", "woman_with_fan", "composition_viii", "cafe_terrace",
-          "night_cafe", "moulin_de_la_galette"]  # the zoo's order (benchmarks/model_zoo.py)
 PREVIEWS = ["ctu_Male_23_1_1_1.jpg", "gcompris_explore_monuments_eiffelTower.jpg"]
 WORK = Path("/root/zoo-gpu")  # on the lent machine: outside the copied tree, kept while the machine is warm
 DEVICE = "cuda"

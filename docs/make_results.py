@@ -20,6 +20,7 @@ import json
 import os
 import statistics
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,9 @@ from preserve.styles import STYLE_DIR, ship_model, strip_paths
 from preserve.stylize import load_model, stylize_tensor
 from preserve.plots import plot_losses
 from preserve.visual import save_grid
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import model_zoo  # noqa: E402 - the zoo's training script: its run folders and stage settings
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
@@ -54,7 +58,7 @@ GOAL_FACES_OVER_PLAIN = 1.10
 MIN_GROUP = 5  # faces a skin-tone group needs before its share is held against the goal
 PAPER = {"mosaic": 18.8, "manga": 12.3}  # Fig. 11: share of faces whose face loss got worse with preservation, %
 LEGACY_COMMIT = "4409cfb"  # the last commit that shipped the one-style models
-STAGE1_COMMIT = "a2e05d1"  # the last commit that shipped the stage-1 zoo (benchmarks/model_zoo.py STAGE2)
+STAGE1_COMMIT = model_zoo.STAGE2["from_commit"]  # the last commit that shipped the stage-1 zoo
 LEGACY = ["starry_night", "the_scream"]
 SHOWCASE = ["ctu_Male_23_1_1_1.jpg", "gcompris_explore_monuments_eiffelTower.jpg", "gcompris_erase_pika.jpg"]
 
@@ -79,7 +83,7 @@ def run_facts(run: Path) -> dict[str, Any]:
 
 def stage_folders(runs: Path, variant: str, stage: int) -> list[Path]:
     """The run folders of a variant's training, in order: stage 1, then stage 2 if asked (benchmarks/model_zoo.py)."""
-    return [runs / f"zoo-{variant}"] + ([runs / f"zoo2-{variant}"] if stage == 2 else [])
+    return [model_zoo.run_folder(variant, s, runs) for s in range(1, stage + 1)]
 
 
 def lineage_facts(folders: list[Path]) -> dict[str, Any]:
