@@ -517,8 +517,11 @@ def _cmd_tune(args: argparse.Namespace) -> int:
                              progress=args.progress))
     for point in report["points"]:
         shares = ", ".join(f"{j} {v:.0%}" for j, v in point["shares"].items())
-        print(f"{args.term} {point['weight']:g}: faces better kept {shares}; style ratio x{point['style']:.2f} "
-              f"{'(goal met)' if point['meets_goal'] else ''}".rstrip())
+        colour = f"; face colour shift dE {point['face_delta_e']:.1f}" if point["face_delta_e"] is not None else ""
+        print(f"{args.term} {point['weight']:g}: faces better kept {shares}; style ratio x{point['style']:.2f}"
+              f"{colour} {'(goal met)' if point['meets_goal'] else ''}".rstrip())
+    if report["baseline_face_delta_e"] is not None:
+        print(f"without {args.term}: face colour shift dE {report['baseline_face_delta_e']:.1f}")
     print(f"Pareto front: {', '.join(f'{w:g}' for w in report['pareto_front'])}")
     chosen = report["chosen"]
     print(f"chosen: {chosen:g}" if chosen is not None else "no weight reaches the goal")

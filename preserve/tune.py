@@ -6,7 +6,9 @@ Every branch is then evaluated on held-out photos that are **not** the evaluatio
 build`` writes them to ``tune/``): the share of faces each independent judge finds better kept than by the
 baseline, and the style ratio against the baseline's. The report holds the Pareto front of those two
 numbers and the lightest weight that reaches the goal (by default: at least 97 % of faces better kept by
-every judge, at no more than 1.10 times the baseline's style ratio).
+every judge, at no more than 1.10 times the baseline's style ratio). Each branch's colour shift inside the
+face boxes (mean ΔE*ab, as ``preserve evaluate`` reports it) is kept beside them, for colour terms such as
+``face_tone``.
 
 Everything lands in the output folder (``branch-*`` run folders, ``eval/``, ``tune.json``); an interrupted
 tune resumes the branches where they stopped.
@@ -67,6 +69,13 @@ def _style_images(recipe: dict[str, Any], names: list[str]) -> dict[str, str]:
     if len(images) != len(names):
         raise ValueError(f"the run's recipe names {len(images)} style image(s) for {len(names)} style(s)")
     return dict(zip(names, images))
+
+
+def _face_delta_e(per_style: dict[str, dict[str, Any]], name: str, styles: list[str]) -> float | None:
+    """A branch's colour shift inside face boxes (mean ΔE*ab over faces, then over styles); None without faces."""
+    shifts = [per_style[s]["models"][name]["face_colour"]["delta_e_mean"] for s in styles
+              if "face_colour" in per_style[s]["models"][name]]
+    return statistics.mean(shifts) if shifts else None
 
 
 def pareto_front(points: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -131,10 +140,12 @@ def tune(config: TuneConfig) -> dict[str, Any]:
         style_rel = statistics.mean(per_style[s]["models"][name]["style_ratio"]
                                     / per_style[s]["models"][baseline]["style_ratio"] for s in styles)
         points.append({"weight": weight, "share": min(shares.values()), "shares": shares, "style": style_rel,
+                       "face_delta_e": _face_delta_e(per_style, name, styles),
                        "meets_goal": min(shares.values()) >= config.goal_share and style_rel <= config.goal_style})
     reaching = [p for p in points if p["meets_goal"]]
     report = {"config": dataclasses.asdict(config), "branch_step": start, "steps": config.steps,
               "faces": per_style[styles[0]]["faces"], "styles": styles, "points": points,
+              "baseline_face_delta_e": _face_delta_e(per_style, baseline, styles),
               "pareto_front": [p["weight"] for p in pareto_front(points)],
               "chosen": min(p["weight"] for p in reaching) if reaching else None}
     atomic_write_text(out / "tune.json", json.dumps(report, indent=2))

@@ -44,7 +44,10 @@ def test_tune_branches_a_run_and_reports_the_front(tmp_path, capsys):
     assert report["chosen"] == (min(reaching) if reaching else None)
     for p in report["points"]:
         assert p["meets_goal"] == (p["shares"]["sface"] >= 0.97 and p["style"] <= 1.10)
-    assert "Pareto front" in capsys.readouterr().out
+        assert p["face_delta_e"] > 0  # every branch repaints the astronaut's face somewhat
+    assert report["baseline_face_delta_e"] > 0
+    printed = capsys.readouterr().out
+    assert "Pareto front" in printed and "face colour shift dE" in printed
 
 
 points = st.lists(st.tuples(st.floats(0, 1), st.floats(0.5, 2)), min_size=1, max_size=8)
