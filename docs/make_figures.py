@@ -4,7 +4,7 @@ Each figure optimises the same shipped photo against a recipe without and with
 one plugin (optimisation mode, so no trained model is needed) and writes a
 labelled grid. Run from the repository root:
 
-    python docs/make_figures.py [--steps 80] [--size 256]
+    python docs/make_figures.py [--steps 80] [--size 256] [--only face_tone ...]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ VARIANTS = {
     "face": {"face": {"weight": 1.0e6}},
     "color": {"color": {"weight": 3.0e7}},
     "mask": {"mask": {"weight": 10.0}},
+    "face_tone": {"face_tone": {"weight": 1000.0}},
 }
 
 
@@ -51,6 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=80)
     parser.add_argument("--size", type=int, default=256)
+    parser.add_argument("--only", nargs="+", choices=sorted(VARIANTS), help="redo only these plugins' pictures")
     args = parser.parse_args()
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,6 +62,8 @@ def main() -> None:
         original = load_image(photo, max_side=args.size).rgb
         plain, _ = optimize_file(Recipe(**BASE), photo, size=args.size, steps=args.steps)
         for name, extra in VARIANTS.items():
+            if args.only and name not in args.only:
+                continue
             with_plugin, history = optimize_file(Recipe(**BASE, **extra), photo, size=args.size, steps=args.steps)
             path = save_grid([[original, plain, with_plugin]], OUT / f"plugin_{name}.png",
                              col_labels=["photo", "content + style + tv", f"+ {name}"])
