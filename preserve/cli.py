@@ -81,12 +81,15 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--spike-factor", type=float, metavar="F",
                    help="a step whose loss is F times its style's recent median is not taken: the run rolls back "
                         "50-100 steps and halves its learning rates (default 10; 0 turns the guard off)")
+    p.add_argument("--creep-factor", type=float, metavar="F",
+                   help="the same rollback when the losses of the last 16 steps have crept up to a median of F "
+                        "times their styles' baselines (default 2; 0: not watched)")
     p.set_defaults(func=_cmd_train)
 
 
 TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "norm_lr", "seed", "network",
                  "width", "bf16", "workers", "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every",
-                 "preview_images", "tensorboard", "progress", "spike_factor")
+                 "preview_images", "tensorboard", "progress", "spike_factor", "creep_factor")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

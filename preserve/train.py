@@ -87,6 +87,7 @@ class TrainConfig:
     progress: bool = True
     deterministic: bool = False
     spike_factor: float = 10.0  # a step whose loss is this many times its style's recent median rolls back; 0: off
+    creep_factor: float = 2.0  # losses whose recent median is this many times their baseline roll back; 0: off
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -115,6 +116,8 @@ class Trainer:
                 raise ValueError(f"--{option.replace('_', '-')} must be 0 (never) or a positive step count")
         if not config.spike_factor >= 0:
             raise ValueError(f"--spike-factor must be 0 (no guard) or a positive factor, got {config.spike_factor}")
+        if not (config.creep_factor == 0 or config.creep_factor > 1):
+            raise ValueError(f"--creep-factor must be 0 (not watched) or above 1, got {config.creep_factor}")
         if config.steps is None and config.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
         for folder in (self.out, *self.out.parents):
@@ -149,7 +152,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
             self.recipe.encoder.to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.Adam(parameter_groups(self.model, config), lr=config.lr)
-        self.guard = SpikeGuard(factor=config.spike_factor) if config.spike_factor else None
+        self.guard = (SpikeGuard(factor=config.spike_factor, creep_factor=config.creep_factor)
+                      if config.spike_factor or config.creep_factor else None)
         self.dataset = ImageFolder(config.data, config.image_size, seed=config.seed, flip=config.flip)
         if self.recipe.needs.inputs:  # e.g. face detections: computed once per file, cached, carried through crops
             for turn in (True, False):  # the main process fills the cache first; the others then read it
@@ -171,6 +175,8 @@ class Trainer:
             self.skipped = json.loads(self._saved.get("skipped", "{}"))
             if self.guard is not None and resume:  # rollbacks count across resumes towards the guard's limit
                 self.guard.events = json.loads(self._saved.get("rollbacks", "[]"))
+                # each style's baseline too, so a creep under way when the run stopped is still seen
+                self.guard.baselines = {int(k): v for k, v in json.loads(self._saved.get("loss_baselines", "{}")).items()}
             if config.init and not resume and self.step >= self.total_steps:
                 raise ValueError(f"the run is already at step {self.step}; ask for more --steps than that")
         forward: torch.nn.Module = self.model
@@ -268,9 +274,11 @@ class Trainer:
                 f"the loss became non-finite at step {self.step + 1} (terms: {bad or 'in another process'}); "
                 f"the weights are kept from step {self.step}. Lower --lr or the recipe's weights"
             )
-        if self.guard is not None and not distributed.all_true(self.dist, not self.guard.is_spike(style, loss)):
-            event = self.guard.roll_back(self.step, loss, self.model, self.optimizer)
-            print(f"preserve: the loss spiked at step {event['step']} ({loss:.4g}); rolled back to the weights of "
+        reason = self.guard.check(style, loss) if self.guard is not None else None
+        if self.guard is not None and not distributed.all_true(self.dist, reason is None):
+            event = self.guard.roll_back(self.step, loss, self.model, self.optimizer, reason or "spike")
+            what = "spiked" if event["reason"] == "spike" else "crept up over its baseline"
+            print(f"preserve: the loss {what} at step {event['step']} ({loss:.4g}); rolled back to the weights of "
                   f"step {event['restored_step']}, learning rates halved to {event['lr']}", file=sys.stderr)
             return result
         self.optimizer.zero_grad(set_to_none=True)
@@ -358,6 +366,7 @@ class Trainer:
             "config": json.dumps(self.config.to_json()),
             "skipped": json.dumps(self.skipped),
             "rollbacks": json.dumps(self.guard.events if self.guard is not None else []),
+            "loss_baselines": json.dumps(self.guard.baselines if self.guard is not None else {}),
         }
 
     def _progress_bar(self) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 import os
 import signal
 
@@ -12,6 +13,7 @@ from helpers import PHOTOS, small_recipe
 
 import preserve
 from preserve.stylize import load_model
+from preserve.guard import SpikeGuard
 from preserve.train import TrainConfig, Trainer
 
 
@@ -209,8 +211,37 @@ def test_a_loss_spike_rolls_back_to_a_snapshot_and_halves_the_learning_rate(tmp_
     assert json.loads(saved["rollbacks"]) == [event]
 
 
+def test_a_loss_that_creeps_up_without_spiking_rolls_back_to_a_healthy_snapshot(tmp_path):
+    """Losses that climb a little every step: no step is a spike, but the creep rule sees the climb; the run
+    goes back to a snapshot from before it, halves its rates, and keeps its baseline across a resume."""
+    trainer = Trainer(_config(tmp_path / "c", PHOTOS, steps=34, lr=1e-4, checkpoint_every=100))
+    trainer.guard = SpikeGuard(factor=10.0, creep_factor=2.0, window=8, snapshot_every=6)  # a short run's scale
+    states = {}
+
+    def creep_from_step_16(step, result):
+        states[step] = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        if step >= 16 and not trainer.guard.events:
+            with torch.no_grad():
+                trainer.model.out.conv.weight.mul_(1.04)
+
+    trainer.fit(callback=creep_from_step_16)
+    rows = [json.loads(ln) for ln in (tmp_path / "c" / "metrics.jsonl").read_text().splitlines()]
+    [event] = trainer.guard.events
+    assert event["reason"] == "creep" and event["lr"] == [5e-5] and event["restored_step"] < 16
+    climb = [r["total"] for r in rows[15:event["step"] - 1]]
+    assert max(b / a for a, b in zip(climb, climb[1:])) < 3  # a creep: no step near the spike rule's 10x
+    assert climb[-1] > 2 * climb[0]
+    for name, value in states[event["step"]].items():  # the step not taken left the snapshot's weights
+        torch.testing.assert_close(value, states[event["restored_step"]][name], msg=name)
+    assert rows[-1]["total"] < 2 * statistics.median(r["total"] for r in rows[9:15])  # back to its level
+    saved = torch.load(tmp_path / "c" / "checkpoints" / "last.pt", weights_only=True)
+    assert json.loads(saved["loss_baselines"]) == {"0": pytest.approx(trainer.guard.baselines[0])}
+    resumed = Trainer(_config(tmp_path / "c", PHOTOS, steps=35), resume=True)
+    assert resumed.guard.baselines == pytest.approx(trainer.guard.baselines)
+
+
 def test_without_the_guard_a_spike_is_trained_through(tmp_path):
-    trainer = Trainer(_config(tmp_path / "u", PHOTOS, steps=11, spike_factor=0))
+    trainer = Trainer(_config(tmp_path / "u", PHOTOS, steps=11, spike_factor=0, creep_factor=0))
 
     def wreck_after_step_9(step, result):
         if step == 9:
@@ -238,6 +269,8 @@ def test_bad_step_counts_and_out_paths_are_refused(tmp_path):
         Trainer(_config(tmp_path / "z", PHOTOS, steps=0))
     with pytest.raises(ValueError, match="--spike-factor must be 0"):
         Trainer(_config(tmp_path / "z", PHOTOS, spike_factor=-1.0))
+    with pytest.raises(ValueError, match="--creep-factor must be 0"):
+        Trainer(_config(tmp_path / "z", PHOTOS, creep_factor=0.5))
     (tmp_path / "afile").write_text("x")
     with pytest.raises(FileExistsError, match="must be a folder"):
         Trainer(_config(tmp_path / "afile", PHOTOS))
