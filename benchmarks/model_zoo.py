@@ -22,8 +22,13 @@ other half: two CPU cores cannot afford the thousands of steps a network needs f
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at
 3e-4 and style weight 1.0 (docs/benchmarks.md, "The model zoo on one GPU")::
 
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run plain --steps 720 > runs/logs/zoo2-plain.log 2>&1 &
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run faces --steps 720 > runs/logs/zoo2-faces.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run plain --steps 6000 >> runs/logs/zoo2-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 2 --run faces --steps 6000 >> runs/logs/zoo2-faces.log 2>&1 &
+
+Stage 2 is long on a CPU (about 6 s a step for each run, side by side): each session continues it with the
+same commands. Past step 900 the plain run once crept into blobs without a loss spike; it went back to its
+step-500 checkpoint (the diverged run is kept in ``runs/zoo2-plain/diverged/``), and the trainer's divergence
+guard now rolls such a creep back by itself (``--creep-factor``, docs/benchmarks.md).
 
 Each run keeps a checkpoint every 50 steps in ``runs/zoo-{plain,faces}`` and resumes where it stopped, so
 a run outlives the shell that started it and a later session continues it with a larger ``--steps``. On a
