@@ -78,7 +78,8 @@ class SpikeGuard:
         ``creep_factor``."""
         if not self.creep_factor or style not in self.baselines:
             return False
-        ratios = [*list(self._ratios)[1:], loss / self.baselines[style]]
+        earlier = list(self._ratios)[-(self.window - 1):] if self.window > 1 else []
+        ratios = [*earlier, loss / self.baselines[style]]
         return len(ratios) >= self.window and statistics.median(ratios) > self.creep_factor
 
     def check(self, style: int, loss: float) -> str | None:

@@ -98,3 +98,13 @@ def test_the_final_error_names_the_rule_that_fired():
         guard.roll_back(7, 5.0, model, optimizer, "creep")
     with pytest.raises(FloatingPointError, match="spiked at step 8"):
         guard.roll_back(7, 5.0, model, optimizer)
+
+
+def test_a_creep_counts_the_step_itself_with_the_window_minus_one_before_it():
+    guard, (model, optimizer) = SpikeGuard(factor=0, creep_factor=2.0, window=8), _tiny()
+    for step in range(1, 5):  # four losses of 1: the baseline is known from here on
+        guard.accept(0, 1.0, step, model, optimizer)
+    for step in range(5, 12):  # seven ratios, four of them 3
+        guard.accept(0, 3.0 if step >= 8 else 1.0, step, model, optimizer)
+    assert guard.is_creep(0, 3.0)  # with this step: eight ratios, five of them 3
+    assert not guard.is_creep(0, 1.0)
