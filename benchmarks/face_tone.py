@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 nohup python benchmarks/face_tone.py --run off > runs/logs/tone-off.log 2>&1 &
     OMP_NUM_THREADS=1 nohup python benchmarks/face_tone.py --run on > runs/logs/tone-on.log 2>&1 &
     python benchmarks/face_tone.py --evaluate        # writes benchmarks/results/face_tone_pair.json
+    python benchmarks/face_tone.py --grid            # face crops of both: docs/images/face_tone_pair.jpg
 
 Both runs train the zoo's network (``johnson-multi``) on the zoo's training photos from the zoo's stage-1 start
 (the retired one-style model, see benchmarks/model_zoo.py), at stage 1's settings, with the face term at the
@@ -86,14 +87,47 @@ def evaluate(size: int, out: Path) -> int:
     return 0
 
 
+def grid(out: Path, people: tuple[str, ...] = ("ctu_Female_41_1_1_1.jpg", "ctu_Female_44_1_1_1.jpg",
+                                                 "ctu_Male_25_1_1.jpg")) -> Path:
+    """One face of each person in the tune split: the photo's face, then each style without and with face_tone."""
+    sys.path.insert(0, str(ROOT))
+    import torch
+
+    from preserve.faces.embedders import box_crop
+    from preserve.faces.index import face_index
+    from preserve.imageio import load_image
+    from preserve.models.io import load_model
+    from preserve.stylize import stylize_tensor
+    from preserve.visual import save_grid
+
+    nets = {run: load_model(run_folder(run) / "model.pt").float().eval() for run in ("off", "on")}
+    index = face_index()
+    rows = []
+    for name in people:
+        photo = load_image(DATA / "tune" / name, max_side=384).rgb
+        box = index.detector()(photo).boxes[:1]
+        crop = lambda img: box_crop(img[None], torch.zeros(1, dtype=torch.long), box, 160, margin=0.6)[0]  # noqa: E731
+        cells = [crop(photo)]
+        for style in STYLES:
+            cells += [crop(stylize_tensor(nets[run].set_style(style), photo)) for run in ("off", "on")]
+        rows.append([c.clamp(0, 1) for c in cells])
+    cols = ["photo"] + [f"{style}, {label}" for style in STYLES for label in ("face only", "+ face_tone")]
+    return save_grid(rows, out, col_labels=cols, cell=160)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--run", choices=["off", "on"])
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--evaluate", action="store_true")
+    parser.add_argument("--grid", type=Path, nargs="?", const=ROOT / "docs" / "images" / "face_tone_pair.jpg",
+                        help="write face crops of both runs (default docs/images/face_tone_pair.jpg)")
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "face_tone_pair.json")
     args = parser.parse_args()
+    if args.grid:
+        print(grid(args.grid))
+        return 0
     if args.evaluate:
         return evaluate(args.size, args.out)
     if not args.run:
