@@ -106,10 +106,9 @@ def grid(out: Path, people: tuple[str, ...] = ("ctu_Female_41_1_1_1.jpg", "ctu_F
     for name in people:
         photo = load_image(DATA / "tune" / name, max_side=384).rgb
         box = index.detector()(photo).boxes[:1]
-        crop = lambda img: box_crop(img[None], torch.zeros(1, dtype=torch.long), box, 160, margin=0.6)[0]  # noqa: E731
-        cells = [crop(photo)]
-        for style in STYLES:
-            cells += [crop(stylize_tensor(nets[run].set_style(style), photo)) for run in ("off", "on")]
+        stylized = [stylize_tensor(nets[run].set_style(style), photo) for style in STYLES for run in ("off", "on")]
+        cells = [box_crop(img[None], torch.zeros(1, dtype=torch.long), box, 160, margin=0.6)[0]
+                 for img in (photo, *stylized)]
         rows.append([c.clamp(0, 1) for c in cells])
     cols = ["photo"] + [f"{style}, {label}" for style in STYLES for label in ("face only", "+ face_tone")]
     return save_grid(rows, out, col_labels=cols, cell=160)
