@@ -41,8 +41,7 @@ def style_losses(row: dict) -> dict[str, float]:
 def replay(path: Path) -> dict:
     rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     model = torch.nn.Linear(1, 1)
-    guard = SpikeGuard()
-    guard.snapshot_every = 10**9  # no snapshots needed: nothing is rolled back
+    guard = SpikeGuard(snapshot_every=10**9)  # one snapshot at the start and none after: nothing is rolled back
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)
     first: dict[str, int | None] = {"spike": None, "creep": None}
     last: dict[str, float] = {}

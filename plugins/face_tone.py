@@ -121,7 +121,7 @@ class FaceTonePlugin(Plugin):
         found: FaceBatch = ctx.inputs["faces"]
         b, _, h, w = ctx.stylized.shape
         loss = torch.zeros(b, device=ctx.stylized.device)
-        boxes = central_boxes(found.boxes.float(), self.share, h, w) if len(found) else found.boxes
+        boxes = central_boxes(found.boxes.float(), self.share, h, w)
         side = torch.minimum(found.boxes[:, 2] - found.boxes[:, 0], found.boxes[:, 3] - found.boxes[:, 1])
         confident, big = found.scores >= self.min_score, side >= self.min_size
         visible = (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
