@@ -37,6 +37,12 @@ a run outlives the shell that started it and a later session continues it with a
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run plain --steps 800 > runs/logs/zoo-plain.log 2>&1 &
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces --steps 800 > runs/logs/zoo-faces.log 2>&1 &
 
+``--run faces-tone`` is a third stage-1 run: the face term and the ``face_tone`` term (CIELAB distance of the
+face regions, weight 30), both from the first step, on the same data, seed and steps as the other two. It is the
+lever for the face colour goal (docs/benchmarks.md, "The face_tone term")::
+
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces-tone --steps 800 > runs/logs/zoo-faces-tone.log 2>&1 &
+
 With a GPU, ``--device cuda`` trains the same run there (copy ``runs/zoo-data`` and the run folder over,
 and the checkpoint back). ``python docs/make_results.py`` then evaluates, ships and documents the models.
 """
@@ -58,6 +64,9 @@ NETWORK = "johnson-multi"
 LR, NORM_LR = 1e-4, 1e-2  # convolutions: keep what the warm start learnt; each style's scale and shift: learn fast
 WARM_START = ("4409cfb", "preserve/styles/starry_night.pt")  # the last commit that shipped the one-style models
 FACE_WEIGHT = 3e4
+TONE_WEIGHT = 30.0  # face_tone's default weight; the 200-step pair in benchmarks/face_tone.py cut face colour shift 5-6 dE
+RUNS_OF = {"plain": [], "faces": ["--face", str(FACE_WEIGHT)],
+           "faces-tone": ["--face", str(FACE_WEIGHT), "--weight", f"face_tone={TONE_WEIGHT:g}"]}
 PREVIEWS = [DATA / "eval" / "ctu_Male_23_1_1_1.jpg", DATA / "eval" / "gcompris_explore_monuments_eiffelTower.jpg"]
 
 
@@ -95,7 +104,7 @@ def command(run: str, args: argparse.Namespace) -> list[str]:
     if (out / "checkpoints" / "last.pt").is_file():
         return base + ["--resume", "--device", args.device]
     lr, style_weight = (LR, STYLE_WEIGHT) if args.stage == 1 else (STAGE2["lr"], STAGE2["style_weight"])
-    extra = ["--face", str(FACE_WEIGHT)] if run == "faces" else []
+    extra = RUNS_OF[run]
     return base + ["--data", str(DATA / "train"), "--network", NETWORK, "--init", str(warm_start(run, args.stage)),
                    "--style", *(str(STYLE_DIR / f"{s}.jpg") for s in STYLES), "--style-weight", str(style_weight),
                    "--lr", str(lr), "--norm-lr", str(NORM_LR),
@@ -106,12 +115,15 @@ def command(run: str, args: argparse.Namespace) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--run", choices=["plain", "faces"], required=True)
+    parser.add_argument("--run", choices=list(RUNS_OF), required=True,
+                        help="plain; faces: with the face term; faces-tone: with face and face_tone (stage 1 only)")
     parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--stage", type=int, choices=[1, 2], default=1,
                         help="1: from the retired one-style model; 2: on from stage 1's shipped models")
     args = parser.parse_args()
+    if args.run == "faces-tone" and args.stage != 1:
+        parser.error("faces-tone has no stage 2 yet: stage 2 goes on from the models stage 1 shipped")
     if not (DATA / "manifest.json").is_file():
         subprocess.run([sys.executable, "-m", "preserve", "data", "build", str(DATA), "--no-progress"], check=True)
     cmd = command(args.run, args)
