@@ -1,0 +1,103 @@
+"""Do the stage-2 blotches come with one-position spikes in front of the instance norms?
+
+    python benchmarks/blotches.py preserve/styles/paintings.pt runs/zoo2-plain/checkpoints/step-1500.pt \
+        runs/zoo2-faces/checkpoints/step-1500.pt --every 10     # writes benchmarks/results/blotches.json
+
+The stage-2 zoo runs paint soft grey-green blotches into flat skies and walls, in the same places for
+every style (docs/benchmarks.md). StyleGAN2 (Karras et al. 2020, section 2) traced blotches of this kind to
+instance normalisation: the network plants one strong local feature that dominates a channel's mean and
+variance, and so steers the normalisation of the whole image. Its signature is a feature map, just before
+a normalisation, whose largest value lies tens of standard deviations from the channel's mean.
+
+For each model (a model file or a training checkpoint), photo and style, this hooks the input of every
+normalisation layer and records each channel's peak z-score, ``max |x - mean| / std`` over the positions.
+It reports, per layer, the median and the largest over photos and styles of the largest channel's peak,
+and the share of channels whose peak is over 20 (a Gaussian map of 64 x 64 positions peaks near 4). Compare
+models within one run of the script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import machine, write_result  # noqa: E402
+
+from preserve.imageio import find_images, fit_size, load_image, resize  # noqa: E402
+from preserve.styles import ship_model  # noqa: E402
+from preserve.stylize import load_model  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SPIKE = 20.0  # a channel whose peak lies this many standard deviations out is a spike
+
+
+def peak_z(x: torch.Tensor) -> torch.Tensor:
+    """Each channel's largest distance from its mean, in its standard deviations: (B, C)."""
+    x = x.float().flatten(2)
+    mean, std = x.mean(-1, keepdim=True), x.std(-1, keepdim=True).clamp_min(1e-6)
+    return ((x - mean).abs() / std).amax(-1)
+
+
+def measure(model_file: Path, images: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
+    """Per normalisation layer: the median largest-channel peak and the share of spiking channels."""
+    with tempfile.TemporaryDirectory() as tmp:
+        net = load_model(ship_model(model_file, Path(tmp) / "model.pt", dtype=torch.float32)).eval()
+    peaks: dict[str, list[float]] = {}
+    shares: dict[str, list[float]] = {}
+
+    def hook(name: str):
+        def record(_module, inputs):
+            z = peak_z(inputs[0])
+            peaks.setdefault(name, []).append(float(z.amax()))
+            shares.setdefault(name, []).append(float((z > SPIKE).float().mean()))
+        return record
+
+    for name, module in net.named_modules():
+        if isinstance(module, torch.nn.InstanceNorm2d):
+            module.register_forward_pre_hook(hook(name))
+    with torch.no_grad():
+        for img in images.values():
+            for style in net.style_names:
+                net.set_style(style)
+                net(img[None])
+    out: dict[str, dict[str, float]] = {}
+    for key in peaks:
+        out[key] = {"median_peak_z": statistics.median(peaks[key]), "max_peak_z": max(peaks[key]),
+                    "spiking_channel_share": statistics.mean(shares[key])}
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("models", nargs="+", type=Path, help="model files or training checkpoints")
+    parser.add_argument("--photos", type=Path, default=ROOT / "runs" / "zoo-data" / "eval")
+    parser.add_argument("--every", type=int, default=7, help="every Nth photo, sorted by name")
+    parser.add_argument("--size", type=int, default=256, help="longer side of the photos")
+    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "blotches.json")
+    args = parser.parse_args()
+    images = {}
+    for path in sorted(find_images([str(args.photos)]))[::args.every]:
+        img = load_image(path, max_side=args.size).rgb
+        images[Path(path).name] = resize(img, fit_size(tuple(img.shape[-2:]), args.size))
+    result = {"machine": machine(), "photos": sorted(images), "size": args.size,
+              "spike_threshold_z": SPIKE, "models": {}}
+    for model in args.models:
+        print(f"measuring {model}", flush=True)
+        result["models"][str(model)] = measure(model, images)
+    write_result(args.out, result)
+    models = list(result["models"])
+    print("layer: median / largest peak z per model, in the order given")
+    for layer in result["models"][models[0]]:
+        print(f"  {layer:24s}" + "".join(f"  {result['models'][m][layer]['median_peak_z']:5.1f} / "
+                                         f"{result['models'][m][layer]['max_peak_z']:5.1f}" for m in models))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
