@@ -11,6 +11,10 @@ a normalisation, whose largest value lies tens of standard deviations from the c
 
 For each model (a model file or a training checkpoint), photo and style, this hooks the input of every
 normalisation layer and records each channel's peak z-score, ``max |x - mean| / std`` over the positions.
+``--grid OUT --grid-model MODEL`` also writes a picture that tells content from position: a photo
+stylized as it is, mirrored (and mirrored back), and with its top quarter cut off. A blotch that keeps its
+place on the content through all three is made by the content, not by where it sits in the frame.
+
 It reports, per layer, the median and the largest over photos and styles of the largest channel's peak,
 and the share of channels whose peak is over 20 (a Gaussian map of 64 x 64 positions peaks near 4). Compare
 models within one run of the script.
@@ -31,7 +35,8 @@ from common import machine, write_result  # noqa: E402
 
 from preserve.imageio import find_images, fit_size, load_image, resize  # noqa: E402
 from preserve.styles import ship_model  # noqa: E402
-from preserve.stylize import load_model  # noqa: E402
+from preserve.stylize import load_model, stylize_tensor  # noqa: E402
+from preserve.visual import save_grid  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIKE = 20.0  # a channel whose peak lies this many standard deviations out is a spike
@@ -73,6 +78,20 @@ def measure(model_file: Path, images: dict[str, torch.Tensor]) -> dict[str, dict
     return out
 
 
+def position_grid(model_file: Path, photo: Path, style: str, out: Path, size: int = 320) -> None:
+    """The photo, then stylized as it is, mirrored and mirrored back, and with its top quarter cut off."""
+    with tempfile.TemporaryDirectory() as tmp:
+        net = load_model(ship_model(model_file, Path(tmp) / "model.pt", dtype=torch.float32)).set_style(style)
+    img = load_image(photo, max_side=size).rgb
+    img = resize(img, fit_size(tuple(img.shape[-2:]), size))
+    cut = img.shape[-2] // 4
+    shifted = torch.ones_like(img)
+    shifted[:, cut:] = stylize_tensor(net, img[:, cut:])
+    save_grid([[img, stylize_tensor(net, img), stylize_tensor(net, img.flip(-1)).flip(-1), shifted]], out,
+              col_labels=["photo", "stylized", "mirrored, stylized, mirrored back", "top quarter cut off"],
+              cell=size)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="+", type=Path, help="model files or training checkpoints")
@@ -80,7 +99,14 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=7, help="every Nth photo, sorted by name")
     parser.add_argument("--size", type=int, default=256, help="longer side of the photos")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "blotches.json")
+    parser.add_argument("--grid", type=Path, help="also write the content-or-position picture here")
+    parser.add_argument("--grid-model", type=Path, help="the model of the picture (default: the last one given)")
+    parser.add_argument("--grid-photo", type=Path,
+                        default=ROOT / "runs" / "zoo-data" / "eval" / "gcompris_explore_monuments_eiffelTower.jpg")
+    parser.add_argument("--grid-style", default="the_scream")
     args = parser.parse_args()
+    if args.grid:
+        position_grid(args.grid_model or args.models[-1], args.grid_photo, args.grid_style, args.grid)
     images = {}
     for path in sorted(find_images([str(args.photos)]))[::args.every]:
         img = load_image(path, max_side=args.size).rgb
