@@ -11,8 +11,8 @@ a normalisation, whose largest value lies tens of standard deviations from the c
 
 For each model (a model file or a training checkpoint), photo and style, this hooks the input of every
 normalisation layer and records each channel's peak z-score, ``max |x - mean| / std`` over the positions.
-``--grid OUT --grid-model MODEL`` also writes a picture that tells content from position: a photo
-stylized as it is, mirrored (and mirrored back), and with its top quarter cut off. A blotch that keeps its
+``--grid OUT --grid-model MODEL ...`` also writes a picture that tells content from position, one row per
+model: a photo stylized as it is, mirrored (and mirrored back), and with its top quarter cut off. A blotch that keeps its
 place on the content through all three is made by the content, not by where it sits in the frame.
 
 It reports, per layer, the median and the largest over photos and styles of the largest channel's peak,
@@ -78,16 +78,29 @@ def measure(model_file: Path, images: dict[str, torch.Tensor]) -> dict[str, dict
     return out
 
 
-def position_grid(model_file: Path, photo: Path, style: str, out: Path, size: int = 320) -> None:
-    """The photo, then stylized as it is, mirrored and mirrored back, and with its top quarter cut off."""
-    with tempfile.TemporaryDirectory() as tmp:
-        net = load_model(ship_model(model_file, Path(tmp) / "model.pt", dtype=torch.float32)).set_style(style)
+def label(model_file: Path) -> str:
+    """A short name: the run folder of a model.pt, run/step of a checkpoint, else the file's stem."""
+    if model_file.name == "model.pt":
+        return model_file.parent.name
+    if model_file.parent.name == "checkpoints":
+        return f"{model_file.parent.parent.name}/{model_file.stem}"
+    return model_file.stem
+
+
+def position_grid(model_files: list[Path], photo: Path, style: str, out: Path, size: int = 320) -> None:
+    """Per model: the photo, then stylized as it is, mirrored and mirrored back, and with its top quarter cut
+    off."""
     img = load_image(photo, max_side=size).rgb
     img = resize(img, fit_size(tuple(img.shape[-2:]), size))
     cut = img.shape[-2] // 4
-    shifted = torch.ones_like(img)
-    shifted[:, cut:] = stylize_tensor(net, img[:, cut:])
-    save_grid([[img, stylize_tensor(net, img), stylize_tensor(net, img.flip(-1)).flip(-1), shifted]], out,
+    rows = []
+    for model_file in model_files:
+        with tempfile.TemporaryDirectory() as tmp:
+            net = load_model(ship_model(model_file, Path(tmp) / "model.pt", dtype=torch.float32)).set_style(style)
+        shifted = torch.ones_like(img)
+        shifted[:, cut:] = stylize_tensor(net, img[:, cut:])
+        rows.append([img, stylize_tensor(net, img), stylize_tensor(net, img.flip(-1)).flip(-1), shifted])
+    save_grid(rows, out, row_labels=[label(m) for m in model_files] if len(model_files) > 1 else None,
               col_labels=["photo", "stylized", "mirrored, stylized, mirrored back", "top quarter cut off"],
               cell=size)
 
@@ -100,13 +113,14 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=256, help="longer side of the photos")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "blotches.json")
     parser.add_argument("--grid", type=Path, help="also write the content-or-position picture here")
-    parser.add_argument("--grid-model", type=Path, help="the model of the picture (default: the last one given)")
+    parser.add_argument("--grid-model", type=Path, nargs="+",
+                        help="the models of the picture, one row each (default: the last one given)")
     parser.add_argument("--grid-photo", type=Path,
                         default=ROOT / "runs" / "zoo-data" / "eval" / "gcompris_explore_monuments_eiffelTower.jpg")
     parser.add_argument("--grid-style", default="the_scream")
     args = parser.parse_args()
     if args.grid:
-        position_grid(args.grid_model or args.models[-1], args.grid_photo, args.grid_style, args.grid)
+        position_grid(args.grid_model or args.models[-1:], args.grid_photo, args.grid_style, args.grid)
     images = {}
     for path in sorted(find_images([str(args.photos)]))[::args.every]:
         img = load_image(path, max_side=args.size).rgb
