@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -34,7 +33,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, write_result  # noqa: E402
 
 from preserve.imageio import find_images, fit_size, load_image, resize  # noqa: E402
-from preserve.styles import ship_model  # noqa: E402
 from preserve.stylize import load_model, stylize_tensor  # noqa: E402
 from preserve.visual import save_grid  # noqa: E402
 
@@ -51,8 +49,7 @@ def peak_z(x: torch.Tensor) -> torch.Tensor:
 
 def measure(model_file: Path, images: dict[str, torch.Tensor]) -> dict[str, dict[str, float]]:
     """Per normalisation layer: the median largest-channel peak and the share of spiking channels."""
-    with tempfile.TemporaryDirectory() as tmp:
-        net = load_model(ship_model(model_file, Path(tmp) / "model.pt", dtype=torch.float32)).eval()
+    net = load_model(model_file).eval()  # float32, from a model file or a training checkpoint alike
     peaks: dict[str, list[float]] = {}
     shares: dict[str, list[float]] = {}
 
@@ -95,8 +92,7 @@ def position_grid(model_files: list[Path], photo: Path, style: str, out: Path, s
     cut = img.shape[-2] // 4
     rows = []
     for model_file in model_files:
-        with tempfile.TemporaryDirectory() as tmp:
-            net = load_model(ship_model(model_file, Path(tmp) / "model.pt", dtype=torch.float32)).set_style(style)
+        net = load_model(model_file).set_style(style)
         shifted = torch.ones_like(img)
         shifted[:, cut:] = stylize_tensor(net, img[:, cut:])
         rows.append([img, stylize_tensor(net, img), stylize_tensor(net, img.flip(-1)).flip(-1), shifted])

@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import machine, write_result  # noqa: E402
-from model_zoo import DATA, FACE_WEIGHT, LR, NETWORK, NORM_LR, STYLE_DIR, STYLE_WEIGHT, WARM_START, RUNS, from_git  # noqa: E402
+from model_zoo import (DATA, FACE_WEIGHT, LR, NETWORK, NORM_LR, RUNS, STYLE_DIR, STYLE_WEIGHT, TONE_WEIGHT,  # noqa: E402
+                       WARM_START, from_git)
 
 ROOT = Path(__file__).resolve().parents[1]
 STYLES = ["woman_with_fan", "cafe_terrace"]
-TONE_WEIGHT = 30.0
 JUDGES = ("facenet", "insightface")
 
 

@@ -177,27 +177,24 @@ def showcase_grid(files: dict[str, Path], photos: list[Path], out: Path) -> None
     save_grid(rows, out, col_labels=["photo", *STYLES], cell=200)
 
 
-def face_grid(files: dict[str, Path], photo: Path, out: Path) -> None:
-    """One held-out face under every style: photo, plain model, face-preserving model."""
-    img = load_image(photo).rgb
-    img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))
-    x1, y1, x2, y2 = (int(v) for v in MTCNN().detect(img[None])[0].boxes[0].tolist())
-    pad = (x2 - x1) // 3
-    crop = (slice(None), slice(max(0, y1 - pad), y2 + pad), slice(max(0, x1 - pad), x2 + pad))
-    rows = []
-    for style in STYLES:
-        plain, faces = network(files, "plain", style), network(files, "faces", style)
-        cells = [img[crop], stylize_tensor(plain, img)[crop], stylize_tensor(faces, img)[crop]]
-        rows.append([resize(c, fit_size(tuple(c.shape[-2:]), 160)) for c in cells])  # small faces, shown large
-    save_grid(rows, out, row_labels=STYLES, col_labels=["photo", "plain", "-faces"], cell=160)
-
-
 def crop_around(img: torch.Tensor, box: list[float], size: int = 160) -> torch.Tensor:
     """A face box with a third of its width around it, scaled to ``size`` (small faces shown large)."""
     x1, y1, x2, y2 = (int(v) for v in box)
     pad = (x2 - x1) // 3
     cell = img[:, max(0, y1 - pad):y2 + pad, max(0, x1 - pad):x2 + pad]
     return resize(cell, fit_size(tuple(cell.shape[-2:]), size))
+
+
+def face_grid(files: dict[str, Path], photo: Path, out: Path) -> None:
+    """One held-out face under every style: photo, plain model, face-preserving model."""
+    img = load_image(photo).rgb
+    img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))
+    box = MTCNN().detect(img[None])[0].boxes[0].tolist()
+    rows = []
+    for style in STYLES:
+        plain, faces = network(files, "plain", style), network(files, "faces", style)
+        rows.append([crop_around(c, box) for c in (img, stylize_tensor(plain, img), stylize_tensor(faces, img))])
+    save_grid(rows, out, row_labels=STYLES, col_labels=["photo", "plain", "-faces"], cell=160)
 
 
 def skin_tone_grid(files: dict[str, Path], faces: list[dict[str, Any]], out: Path, count: int = 4) -> None:
@@ -210,14 +207,15 @@ def skin_tone_grid(files: dict[str, Path], faces: list[dict[str, Any]], out: Pat
         chosen.setdefault(f["photo"], f)
     styles = ["starry_night", "the_scream"]
     nets = {(s, v): network(files, v, s) for s in styles for v in ("plain", "faces")}
+    shown = list(chosen.values())[:count]
     rows = []
-    for f in list(chosen.values())[:count]:
+    for f in shown:
         img = load_image(f["photo"], max_side=EVAL_SIZE).rgb
         img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))  # the pixels the evaluation saw
         rows.append([crop_around(img, f["box"])]
                     + [crop_around(stylize_tensor(nets[key], img), f["box"]) for key in nets])
     labels = ["photo"] + [f"{s}, {'plain' if v == 'plain' else '-faces'}" for s, v in nets]
-    save_grid(rows, out, row_labels=[f"ITA {f['ita']:.0f}" for f in list(chosen.values())[:count]],
+    save_grid(rows, out, row_labels=[f"ITA {f['ita']:.0f}" for f in shown],
               col_labels=labels, cell=160)
 
 
