@@ -144,9 +144,13 @@ def legacy_models(tmp: Path) -> dict[str, Path]:
 
 def face_terms(recipe: dict[str, Any]) -> str:
     """The face terms of a recipe in words, with their weights, for the page and the cards."""
-    words = [f"the face term (MTCNN boxes, SFace embeddings, weight {recipe['face']['weight']:g})"]
+    def smallest(term: dict[str, Any]) -> str:
+        size = term.get("min_face_size")
+        return "" if size is None else f", faces from {size:g} px"
+    words = [f"the face term (MTCNN boxes, SFace embeddings, weight {recipe['face']['weight']:g}{smallest(recipe['face'])})"]
     if "face_tone" in recipe:
-        words.append(f"the face_tone term (CIELAB colour of the face regions, weight {recipe['face_tone']['weight']:g})")
+        words.append(f"the face_tone term (CIELAB colour of the face regions, weight {recipe['face_tone']['weight']:g}"
+                     f"{smallest(recipe['face_tone'])})")
     return " and ".join(words)
 
 
@@ -392,12 +396,13 @@ def main() -> None:
     parser.add_argument("--stage", type=int, choices=[1, 2], default=1,
                         help="2: the models of benchmarks/model_zoo.py --stage 2 (runs/zoo2-*), which went on from "
                              "stage 1's")
-    parser.add_argument("--faces-run", choices=["faces", "faces-tone"], default="faces",
-                        help="the zoo run behind the -faces model: faces (face term) or faces-tone (face term and "
-                             "face_tone; stage 1 only)")
+    parser.add_argument("--faces-run", choices=[r for r in model_zoo.RUNS_OF if r.startswith("faces")],
+                        default="faces",
+                        help="the zoo run behind the -faces model (benchmarks/model_zoo.py --run; all but faces "
+                             "are stage 1 only)")
     args = parser.parse_args()
-    if args.faces_run == "faces-tone" and args.stage != 1:
-        parser.error("faces-tone has no stage 2 yet")
+    if args.faces_run != "faces" and args.stage != 1:
+        parser.error(f"{args.faces_run} has no stage 2 yet")
     run_of = {"plain": "plain", "faces": args.faces_run}
     EVAL_SIZE = args.size
     IMAGES.mkdir(parents=True, exist_ok=True)
