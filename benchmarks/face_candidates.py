@@ -6,15 +6,14 @@ Evaluates, on the same held-out photos and settings as ``docs/make_results.py``:
 (``preserve/styles/paintings.pt``, the baseline every share is counted against), the shipped ``-faces``
 model, and the final model of each ``benchmarks/model_zoo.py --run`` given, converted to half precision as
 it would ship. Per style and model: the share of faces each judge finds kept better than by the plain
-model, split by face size (box width in the evaluated photo: the faces the shipped model lost are the
-small ones), the style ratio over the plain model's, and the face colour shift. Writes
+model, in all and per face-size group (``preserve.evaluate.FACE_SIZES``: the faces the shipped model
+lost are the small ones), the style ratio over the plain model's, and the face colour shift. Writes
 ``benchmarks/results/zoo_face_candidates.json``; nothing under docs/ or preserve/ changes.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -30,16 +29,24 @@ from common import machine, write_result  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 JUDGES = ("sface", "facenet", "insightface")
 INDEPENDENT = ("facenet", "insightface")
-SMALL = 32.0  # box width (px, in the evaluated photo) under which a face counts as small
+MIN_GROUP = 5  # faces a skin-tone group needs to count, as in docs/make_results.py
 
 
-def shares(rows: list[dict[str, Any]], name: str, judge: str) -> dict[str, Any]:
-    """Share of faces ``name`` keeps better than ``plain`` by ``judge``: all, small and large faces."""
-    def share(subset: list[dict[str, Any]]) -> float | None:
-        return statistics.mean(float(r[f"{name}/{judge}"] < r[f"plain/{judge}"]) for r in subset) if subset else None
-    small = [r for r in rows if r["box"][2] - r["box"][0] < SMALL]
-    large = [r for r in rows if r["box"][2] - r["box"][0] >= SMALL]
-    return {"all": share(rows), "small": share(small), "large": share(large)}
+def worst(styles: dict[str, Any], name: str) -> dict[str, Any]:
+    """Model ``name``'s worst style for each measure: lowest shares kept better, highest style ratios and
+    the largest face colour shift over the plain model's."""
+    entries = [styles[s][name] for s in styles]
+    sizes = {size for s in styles for size in styles[s]["face_sizes"]}
+    return {**{j: min(e["kept_better"][j] for e in entries) for j in INDEPENDENT},
+            "by_face_size": {size: {j: min(e["kept_better_by_face_size"][size][j] for e in entries
+                                           if size in e["kept_better_by_face_size"]) for j in INDEPENDENT}
+                             for size in sorted(sizes)},
+            "skin_tone": min((v for e in entries for v in e["worst_skin_tone"].values() if v is not None),
+                             default=None),
+            "style_ratio": max(e["style_ratio"] for e in entries),
+            "style_ratio_over_plain": max(e["style_ratio_over_plain"] for e in entries),
+            "delta_e_minus_plain": max(styles[s][name]["face_delta_e"] - styles[s]["plain"]["face_delta_e"]
+                                       for s in styles)}
 
 
 def main() -> int:
@@ -59,53 +66,38 @@ def main() -> int:
             folder = model_zoo.run_folder(run, 1)
             steps[run] = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])["step"]
             models[run] = ship_model(folder / "model.pt", Path(tmp) / f"{run}.pt", info={"run": run})
-        for name, path in list(models.items())[:2]:
+        for name, path in list(models.items())[:2]:  # evaluate names each model by its file's stem
             models[name] = Path(tmp) / f"{name}.pt"
             models[name].write_bytes(path.read_bytes())
         prepared = prepare_photos(photos, size=args.size, judges=JUDGES)
         report: dict[str, Any] = {
             "command": "python benchmarks/face_candidates.py " + " ".join(sys.argv[1:]),
-            "machine": machine(), "photos": len(photos), "size": args.size, "small_face_px": SMALL,
+            "machine": machine(), "photos": len(photos), "size": args.size,
             "steps": steps, "styles": {}}
         for style in args.styles:
             out = Path(tmp) / style
             image = str(model_zoo.STYLE_DIR / f"{style}.jpg")
             summary = evaluate([str(p) for p in models.values()], [], out, style=image, style_name=style,
                                prepared=prepared)
-            rows = json.loads((out / "faces.json").read_text())
             plain = summary["models"]["plain"]
-            entry = {"faces": len(rows), "small_faces": sum(r["box"][2] - r["box"][0] < SMALL for r in rows),
+            entry = {"faces": summary["faces"], "face_sizes": summary["face_sizes"],
                      "plain": {"style_ratio": plain["style_ratio"],
                                "face_delta_e": plain["face_colour"]["delta_e_mean"]}}
             for name in list(models)[1:]:
                 m = summary["models"][name]
-                entry[name] = {"kept_better": {j: shares(rows, name, j) for j in JUDGES},
+                entry[name] = {"kept_better": {j: m[j]["improved_share_vs_plain"] for j in JUDGES},
+                               "kept_better_by_face_size": m["by_face_size"],
                                "style_ratio": m["style_ratio"],
                                "style_ratio_over_plain": m["style_ratio"] / plain["style_ratio"],
                                "face_delta_e": m["face_colour"]["delta_e_mean"],
-                               "worst_skin_tone": {j: min((g[j] for g in m["by_skin_tone"].values() if g["faces"] >= 5), default=None)
+                               "worst_skin_tone": {j: min((g[j] for g in m["by_skin_tone"].values()
+                                                           if g["faces"] >= MIN_GROUP), default=None)
                                                    for j in INDEPENDENT}}
             report["styles"][style] = entry
-            print(style, json.dumps({n: {j: round(entry[n]["kept_better"][j]["all"], 3) for j in INDEPENDENT}
+            print(style, json.dumps({n: {j: round(entry[n]["kept_better"][j], 3) for j in INDEPENDENT}
                                      | {"sr/plain": round(entry[n]["style_ratio_over_plain"], 3)}
                                      for n in list(models)[1:]}), flush=True)
-    names = list(models)[1:]
-    report["worst"] = {n: {**{j: min(report["styles"][s][n]["kept_better"][j]["all"] for s in args.styles)
-                              for j in INDEPENDENT},
-                           **{f"{j}_large": min((v for s in args.styles
-                                                    if (v := report["styles"][s][n]["kept_better"][j]["large"])
-                                                    is not None), default=None)
-                              for j in INDEPENDENT},
-                           "style_ratio_over_plain": max(report["styles"][s][n]["style_ratio_over_plain"]
-                                                         for s in args.styles),
-                           "style_ratio": max(report["styles"][s][n]["style_ratio"] for s in args.styles),
-                           "skin_tone": min((v for s in args.styles
-                                             for v in report["styles"][s][n]["worst_skin_tone"].values()
-                                             if v is not None), default=None),
-                           "delta_e_minus_plain": max(report["styles"][s][n]["face_delta_e"]
-                                                      - report["styles"][s]["plain"]["face_delta_e"]
-                                                      for s in args.styles)}
-                       for n in names}
+    report["worst"] = {name: worst(report["styles"], name) for name in list(models)[1:]}
     write_result(args.out, report)
     return 0
 

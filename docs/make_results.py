@@ -30,7 +30,7 @@ import torch
 from PIL import Image
 
 from preserve.datasets.paintings import PAINTINGS
-from preserve.evaluate import evaluate, prepare_photos
+from preserve.evaluate import FACE_SIZES, evaluate, prepare_photos
 from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import fit_size, load_image, resize
 from preserve.skin import ITA_GROUPS
@@ -338,12 +338,14 @@ def per_style_table(summaries: dict[str, Any], rows: dict[str, list[dict[str, An
     return lines + [""]
 
 
-def skin_tone_table(summaries: dict[str, Any]) -> list[str]:
-    groups = [g for _, g in ITA_GROUPS if g in summaries[STYLES[0]]["skin_tones"]]
-    lines = ["| skin tone (ITA) | faces | " + " | ".join(f"worst style, {JUDGE_NAMES[j]}" for j in JUDGES) + " |",
+def group_table(summaries: dict[str, Any], by: str) -> list[str]:
+    """Faces kept better per group (``by``: ``skin_tone`` or ``face_size``), each judge's worst style."""
+    order, title = {"skin_tone": (ITA_GROUPS, "skin tone (ITA)"), "face_size": (FACE_SIZES, "face width")}[by]
+    groups = [g for _, g in order if g in summaries[STYLES[0]][f"{by}s"]]
+    lines = [f"| {title} | faces | " + " | ".join(f"worst style, {JUDGE_NAMES[j]}" for j in JUDGES) + " |",
              "|---|---|" + "---|" * len(JUDGES)]
     for g in groups:
-        entries = [summaries[s]["models"]["faces"]["by_skin_tone"].get(g, {"faces": 0}) for s in STYLES]
+        entries = [summaries[s]["models"]["faces"][f"by_{by}"].get(g, {"faces": 0}) for s in STYLES]
         cells = [pct(min((e[j] for e in entries if j in e), default=None)) for j in JUDGES]
         lines.append(f"| {g} | {entries[0]['faces']} | " + " | ".join(cells) + " |")
     return lines + [""]
@@ -498,7 +500,12 @@ def main() -> None:
             "## Per skin tone", "",
             (f"Skin-tone groups of the {faces} held-out faces (ITA groups of Chardon et al.) and, for each judge, "
              f"the lowest share of faces kept better over the eight styles. Groups under {MIN_GROUP} faces are "
-             "shown but too small to judge."), "", *skin_tone_table(summaries),
+             "shown but too small to judge."), "", *group_table(summaries, "skin_tone"),
+            "## Per face size", "",
+            (f"The same, by the width of each face's box in the evaluated photo ({EVAL_SIZE} px on the longer "
+             "side). The face terms skip faces narrower than their `min_face_size` in the 256 px training crops "
+             "(24 px unless the recipe says otherwise), so the smallest faces here are the ones they train on "
+             "least:"), "", *group_table(summaries, "face_size"),
             "## Against the retired one-style models", "",
             (f"The one-style models the package shipped before the zoo (TransformerNet, 900 steps on 151 "
              f"portraits; commit {LEGACY_COMMIT}) on the same photos and the same style terms:"), "", *legacy_table(legacy),

@@ -6,9 +6,10 @@ normalised embeddings) between the original crop and the stylized crop is
 measured with the embedder used in training (SFace) **and** with two independent
 ones (FaceNet and ArcFace), so no model is judged only by the network it was
 trained against. Each face's skin tone (ITA, :mod:`preserve.skin`) is measured
-on the photo, and the face numbers are also given per skin-tone group; the
-colour shift inside each face (hue, chroma, ΔE) is reported per model. Each
-model's style and content loss on the same photos is reported too.
+on the photo, and the face numbers are also given per skin-tone group and per
+face-size group (box width, :data:`FACE_SIZES`); the colour shift inside each
+face (hue, chroma, ΔE) is reported per model. Each model's style and content
+loss on the same photos is reported too.
 
 Outputs in the output folder: ``faces.csv`` and ``faces.json`` (one row per
 face and model), ``summary.json`` (per model: mean and median distances with
@@ -76,6 +77,9 @@ def _load(model: str | os.PathLike[str], style_name: str | None) -> tuple[str, t
 
 
 DEFAULT_JUDGES = ("sface", "facenet", "insightface")
+# Face-size groups by box width in the evaluated photo (upper limit, name). Under 32 px, a face is smaller
+# than the 24 px minimum of the face terms once a 384 px photo is cropped to 256 px for training.
+FACE_SIZES = ((32.0, "under 32 px"), (64.0, "32-64 px"), (float("inf"), "64 px and over"))
 
 
 @dataclass
@@ -166,7 +170,8 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
         for k in range(len(boxes)):
             skin = item["skin"][k]
             row = {"photo": str(item["path"]), "face": k, "box": [round(v, 1) for v in boxes[k].tolist()],
-                   "ita": round(skin["ita"], 2), "skin_tone": ita_group(skin["ita"])}
+                   "ita": round(skin["ita"], 2), "skin_tone": ita_group(skin["ita"]),
+                   "size": face_size_group(boxes[k].tolist())}
             for (n, j), d in dists.items():
                 row[f"{n}/{j}"] = float(d[k])
             for n in names:
@@ -239,20 +244,30 @@ def _summarise(rows: list[dict[str, Any]], names: list[str], judges: list[str],
             entry["face_colour"] = {f"{key}_mean": statistics.mean(r[f"{n}/{key}"] for r in rows)
                                     for key in ("hue_deg", "chroma", "delta_e")}
         if n != names[0] and rows:
-            entry["by_skin_tone"] = _by_skin_tone(rows, n, names[0], judges)
+            entry["by_skin_tone"] = _by_group(rows, "skin_tone", [g for _, g in ITA_GROUPS], n, names[0], judges)
+            entry["by_face_size"] = _by_group(rows, "size", [g for _, g in FACE_SIZES], n, names[0], judges)
         for key in ("content", "style"):
             if losses[n][key]:
                 entry[f"{key}_loss_mean"] = statistics.mean(losses[n][key])
         summary["models"][n] = entry
     summary["skin_tones"] = {g: c for _, g in ITA_GROUPS if (c := sum(r["skin_tone"] == g for r in rows))}
+    summary["face_sizes"] = {g: c for _, g in FACE_SIZES if (c := sum(r["size"] == g for r in rows))}
     return summary
 
 
-def _by_skin_tone(rows: list[dict[str, Any]], name: str, baseline: str, judges: list[str]) -> dict[str, Any]:
-    """Per ITA group: how many faces, and the share each judge finds better kept by ``name`` than ``baseline``."""
+def face_size_group(box: Sequence[float]) -> str:
+    """The :data:`FACE_SIZES` group of a face box (x1, y1, x2, y2), by its width in the evaluated photo."""
+    width = box[2] - box[0]
+    return next(name for limit, name in FACE_SIZES if width < limit)
+
+
+def _by_group(rows: list[dict[str, Any]], key: str, order: list[str], name: str, baseline: str,
+              judges: list[str]) -> dict[str, Any]:
+    """Per group of ``rows[key]`` (in ``order``): how many faces, and the share each judge finds better kept by
+    ``name`` than ``baseline``."""
     groups: dict[str, Any] = {}
-    for _, group in ITA_GROUPS:
-        members = [r for r in rows if r["skin_tone"] == group]
+    for group in order:
+        members = [r for r in rows if r[key] == group]
         if members:
             groups[group] = {"faces": len(members),
                              **{j: statistics.mean(float(r[f"{name}/{j}"] < r[f"{baseline}/{j}"]) for r in members)
@@ -264,7 +279,7 @@ def _write(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], names
            gallery: list[list[torch.Tensor]]) -> None:
     atomic_write_text(out / "faces.json", json.dumps(rows, indent=1))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
-    fields = ["photo", "face", "box", "ita", "skin_tone"] + [f"{n}/{j}" for n in names for j in judges] \
+    fields = ["photo", "face", "box", "ita", "skin_tone", "size"] + [f"{n}/{j}" for n in names for j in judges] \
         + [f"{n}/{key}" for n in names for key in ("hue_deg", "chroma", "delta_e")]
     with open(out / "faces.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=fields)

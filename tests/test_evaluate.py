@@ -26,6 +26,14 @@ def _tiny(path, seed, scale):
     return save_model(net, path)
 
 
+SIZE_LIMITS = {"under 32 px": (0, 32), "32-64 px": (32, 64), "64 px and over": (64, float("inf"))}
+
+
+def width(row: dict[str, str]) -> float:
+    x1, _, x2, _ = json.loads(row["box"])
+    return x2 - x1
+
+
 def test_evaluate_end_to_end(tmp_path, capsys):
     a = _tiny(tmp_path / "plain" / "model.pt", 0, 0.3)
     b = _tiny(tmp_path / "gentle" / "model.pt", 1, 0.01)
@@ -63,11 +71,18 @@ def test_evaluate_end_to_end(tmp_path, capsys):
         assert summary["models"][model]["style_loss_mean"] > 0
     by_tone = summary["models"]["gentle"]["by_skin_tone"]
     assert sum(g["faces"] for g in by_tone.values()) == 4
+    by_size = summary["models"]["gentle"]["by_face_size"]
+    assert sum(g["faces"] for g in by_size.values()) == 4 == sum(summary["face_sizes"].values())
+    assert len(by_size) >= 2  # two faces side by side at 192 px are narrower than the single ones
     for judge in ("sface", "facenet", "insightface"):
         better = [float(r[f"gentle/{judge}"]) < float(r[f"plain/{judge}"]) for r in table]
         assert summary["models"]["gentle"][judge]["improved_share_vs_plain"] == pytest.approx(statistics.mean(better))
         for tone, group in by_tone.items():
             members = [b for b, r in zip(better, table) if r["skin_tone"] == tone]
+            assert group[judge] == pytest.approx(statistics.mean(members))
+        for size, group in by_size.items():
+            lo, hi = SIZE_LIMITS[size]
+            members = [b for b, r in zip(better, table) if lo <= width(r) < hi]
             assert group[judge] == pytest.approx(statistics.mean(members))
     assert summary["models"]["gentle"]["face_colour"]["delta_e_mean"] \
         < summary["models"]["plain"]["face_colour"]["delta_e_mean"]  # the gentle model barely repaints
