@@ -44,6 +44,15 @@ faces-tone --ship``; docs/benchmarks.md, "The face_tone term")::
 
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces-tone --steps 800 > runs/logs/zoo-faces-tone.log 2>&1 &
 
+``--run faces-small`` and ``--run faces-small-1e5`` are the same as ``faces-tone`` (at face weight 3e4 and 1e5),
+but detect and train on faces down to 12 px instead of MTCNN's 20 and the face terms' 24: the faces the
+shipped ``-faces`` model kept worse than plain were almost all under 32 px wide in the evaluated photos
+(docs/benchmarks.md, "Small faces"). ``python benchmarks/face_candidates.py --runs faces-small faces-small-1e5``
+judges them against the shipped models before one ships::
+
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces-small --steps 800 > runs/logs/zoo-faces-small.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --run faces-small-1e5 --steps 800 > runs/logs/zoo-faces-small-1e5.log 2>&1 &
+
 With a GPU, ``--device cuda`` trains the same run there (copy ``runs/zoo-data`` and the run folder over,
 and the checkpoint back). ``python docs/make_results.py`` then evaluates, ships and documents the models.
 """
