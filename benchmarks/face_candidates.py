@@ -1,6 +1,7 @@
 """Judge candidate ``-faces`` runs against the shipped models, before one of them is shipped.
 
     python benchmarks/face_candidates.py --runs faces-small faces-small-1e5 --every 2 --size 384
+    python benchmarks/face_candidates.py --size 512 --out benchmarks/results/zoo_faces_512.json  # shipped only
 
 Evaluates, on the same held-out photos and settings as ``docs/make_results.py``: the shipped plain model
 (``preserve/styles/paintings.pt``, the baseline every share is counted against), the shipped ``-faces``
@@ -51,7 +52,8 @@ def worst(styles: dict[str, Any], name: str) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", nargs="+", required=True, choices=list(model_zoo.RUNS_OF))
+    parser.add_argument("--runs", nargs="*", default=[], choices=list(model_zoo.RUNS_OF),
+                        help="zoo runs to judge beside the shipped models (none: the shipped models alone)")
     parser.add_argument("--every", type=int, default=2)
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--styles", nargs="+", default=model_zoo.STYLES)
