@@ -83,8 +83,8 @@ RUNS_OF = {"plain": [], "faces": ["--face", str(FACE_WEIGHT)],
            "faces-small": ["--face", str(FACE_WEIGHT), "--weight", f"face_tone={TONE_WEIGHT:g}"],
            "faces-small-1e5": ["--face", "1e5", "--weight", f"face_tone={TONE_WEIGHT:g}"]}
 # The faces the shipped -faces model keeps worse than plain are 16-33 px wide at 384 px (docs/benchmarks.md):
-# at the 256 px training size they fall under the face terms' 24 px minimum (and partly under MTCNN's 20 px),
-# so no face term ever trained on them. The -small runs find and train on faces down to 12 px.
+# about 14-29 px in the 256 px training crops, mostly under the face terms' 24 px minimum (and partly under
+# MTCNN's 20 px), so the face terms hardly trained on such faces. The -small runs train on faces down to 12 px.
 SMALL_FACES = {"min_face_size": 12, "detector": {"min_face_size": 12}}
 OPTIONS_OF = {"faces-small": {"face": SMALL_FACES, "face_tone": SMALL_FACES},
               "faces-small-1e5": {"face": SMALL_FACES, "face_tone": SMALL_FACES}}
