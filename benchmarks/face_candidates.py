@@ -62,15 +62,15 @@ def main() -> int:
     eval_dir = model_zoo.DATA / "eval"
     photos = sorted(str(p) for p in eval_dir.iterdir())[::args.every]
     with tempfile.TemporaryDirectory() as tmp:
-        models = {"plain": STYLE_DIR / "paintings.pt", "shipped": STYLE_DIR / "paintings-faces.pt"}
+        models = {}  # evaluate names each model by its file's stem: plain.pt, shipped.pt, RUN.pt
+        for name, stem in (("plain", "paintings"), ("shipped", "paintings-faces")):
+            models[name] = Path(tmp) / f"{name}.pt"
+            models[name].write_bytes((STYLE_DIR / f"{stem}.pt").read_bytes())
         steps = {}
         for run in args.runs:
             folder = model_zoo.run_folder(run, 1)
             steps[run] = json.loads((folder / "metrics.jsonl").read_text().splitlines()[-1])["step"]
             models[run] = ship_model(folder / "model.pt", Path(tmp) / f"{run}.pt", info={"run": run})
-        for name, path in list(models.items())[:2]:  # evaluate names each model by its file's stem
-            models[name] = Path(tmp) / f"{name}.pt"
-            models[name].write_bytes(path.read_bytes())
         prepared = prepare_photos(photos, size=args.size, judges=JUDGES)
         report: dict[str, Any] = {
             "command": "python benchmarks/face_candidates.py " + " ".join(sys.argv[1:]),
