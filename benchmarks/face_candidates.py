@@ -2,13 +2,16 @@
 
     python benchmarks/face_candidates.py --runs faces-small faces-small-1e5 --every 2 --size 384
     python benchmarks/face_candidates.py --size 512 --out benchmarks/results/zoo_faces_512.json  # shipped only
+    python benchmarks/face_candidates.py --face-zoom 64 --out benchmarks/results/zoo_face_zoom.json
 
 Evaluates, on the same held-out photos and settings as ``docs/make_results.py``: the shipped plain model
 (``preserve/styles/paintings.pt``, the baseline every share is counted against), the shipped ``-faces``
 model, and the final model of each ``benchmarks/model_zoo.py --run`` given, converted to half precision as
 it would ship. Per style and model: the share of faces each judge finds kept better than by the plain
 model, in all and per face-size group (``preserve.evaluate.FACE_SIZES``: the faces the shipped model
-lost are the small ones), the style ratio over the plain model's, and the face colour shift. Writes
+lost are the small ones), the style ratio over the plain model's, the face colour shift, and each model's
+mean identity distance per judge. With ``--face-zoom PX`` every model, plain included, stylizes as
+``preserve stylize --face-zoom PX`` does (``preserve.facezoom``). Writes
 ``benchmarks/results/zoo_face_candidates.json``; nothing under docs/ or preserve/ changes.
 """
 from __future__ import annotations
@@ -57,6 +60,8 @@ def main() -> int:
     parser.add_argument("--every", type=int, default=2)
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--styles", nargs="+", default=model_zoo.STYLES)
+    parser.add_argument("--face-zoom", type=float, metavar="PX",
+                        help="stylize every model with small faces zoomed to PX wide (preserve.facezoom)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "zoo_face_candidates.json")
     args = parser.parse_args()
     eval_dir = model_zoo.DATA / "eval"
@@ -74,17 +79,18 @@ def main() -> int:
         prepared = prepare_photos(photos, size=args.size, judges=JUDGES)
         report: dict[str, Any] = {
             "command": "python benchmarks/face_candidates.py " + " ".join(sys.argv[1:]),
-            "machine": machine(), "photos": len(photos), "size": args.size,
+            "machine": machine(), "photos": len(photos), "size": args.size, "face_zoom": args.face_zoom,
             "steps": steps, "styles": {}}
         for style in args.styles:
             out = Path(tmp) / style
             image = str(model_zoo.STYLE_DIR / f"{style}.jpg")
             summary = evaluate([str(p) for p in models.values()], [], out, style=image, style_name=style,
-                               prepared=prepared)
+                               prepared=prepared, face_zoom=args.face_zoom)
             plain = summary["models"]["plain"]
             entry = {"faces": summary["faces"], "face_sizes": summary["face_sizes"],
                      "plain": {"style_ratio": plain["style_ratio"],
-                               "face_delta_e": plain["face_colour"]["delta_e_mean"]}}
+                               "face_delta_e": plain["face_colour"]["delta_e_mean"],
+                               "distance": {j: plain[j]["mean"] for j in JUDGES}}}
             for name in list(models)[1:]:
                 m = summary["models"][name]
                 entry[name] = {"kept_better": {j: m[j]["improved_share_vs_plain"] for j in JUDGES},
@@ -92,6 +98,7 @@ def main() -> int:
                                "style_ratio": m["style_ratio"],
                                "style_ratio_over_plain": m["style_ratio"] / plain["style_ratio"],
                                "face_delta_e": m["face_colour"]["delta_e_mean"],
+                               "distance": {j: m[j]["mean"] for j in JUDGES},
                                "worst_skin_tone": {j: min((g[j] for g in m["by_skin_tone"].values()
                                                            if g["faces"] >= MIN_GROUP), default=None)
                                                    for j in INDEPENDENT}}

@@ -24,7 +24,9 @@ too: the mean style loss of its stylized photos divided by the mean style
 loss of the unstylized photos, with the same style term and style image
 (0: the painting's Gram statistics reached exactly; 1: no closer than the
 photo). ``latency_512_ms`` is each model's time for one 512 x 512 image on
-the default stylize path.
+the default stylize path. With ``face_zoom``, every model stylizes with
+:class:`~preserve.facezoom.FaceZoom` (small faces zoomed), as ``preserve
+stylize --face-zoom`` does.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import torch
 
 from .atomic import atomic_write_text
 from .faces.embedders import EMBEDDERS
+from .facezoom import FaceZoom
 from .faces.mtcnn import MTCNN
 from .imageio import ImageReadError, find_images, fit_size, load_image, resize
 from .plots import plot_distances, plot_histogram
@@ -131,11 +134,13 @@ def prepare_photos(photos: Sequence[str | os.PathLike[str]], *, size: int = 384,
 def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os.PathLike[str]],
              out: str | os.PathLike[str], *, style: str | None = None, size: int = 384,
              judges: Sequence[str] = DEFAULT_JUDGES, min_score: float = 0.95, style_name: str | None = None,
-             prepared: PreparedPhotos | None = None) -> dict[str, Any]:
+             prepared: PreparedPhotos | None = None, face_zoom: FaceZoom | float | None = None) -> dict[str, Any]:
     """Run the evaluation and write its files; returns the summary.
 
     ``style_name`` picks the style of multi-style models (one-style models ignore it). ``prepared`` (from
     :func:`prepare_photos`, same photos, size and judges) skips loading, detecting and embedding again.
+    ``face_zoom`` (a :class:`~preserve.facezoom.FaceZoom` or its target width in pixels) stylizes every
+    model's photos with small faces zoomed.
     """
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -146,6 +151,7 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     if prepared is None:
         prepared = prepare_photos(photos, size=size, judges=judges, min_score=min_score)
     judges = list(prepared.judges)
+    zoom = FaceZoom(target=float(face_zoom)) if isinstance(face_zoom, (int, float)) else face_zoom
     loss_recipe = Recipe(content=1.0, style={"image": style, "size": 512}) if style else None
     rows: list[dict[str, Any]] = []
     losses: dict[str, dict[str, list[float]]] = {n: {"content": [], "style": []} for n in names}
@@ -154,6 +160,8 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     for item in prepared.items:
         img, boxes, marks = item["img"], item["boxes"], item["marks"]
         outs = {n: stylize_tensor(net, img) for n, net in nets.items()}
+        if zoom is not None:
+            outs = {n: zoom(nets[n], img, o) for n, o in outs.items()}
         if loss_recipe is not None:
             with torch.no_grad():
                 photo_style.append(float(loss_recipe(img[None], img[None]).raw["style"][0]))
@@ -193,6 +201,8 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
         summary["photo_style_loss_mean"] = statistics.mean(photo_style)
     if style_name is not None:
         summary["style_name"] = style_name
+    if zoom is not None:
+        summary["face_zoom"] = {"target": zoom.target, "max_zoom": zoom.max_zoom}
     summary["photos"] = prepared.files - len(prepared.unreadable)
     summary["unreadable_photos"] = prepared.unreadable
     _write(out_dir, rows, summary, names, judges, gallery)

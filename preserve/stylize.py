@@ -5,7 +5,8 @@ ratio (or scales the longer side to ``size``), honours EXIF orientation,
 accepts grayscale, palette, RGBA (alpha is put back), CMYK and 16-bit input,
 can keep the photo's own colours (``preserve_color``: stylized luminance, original chroma),
 chooses or blends a multi-style model's styles (``style``), fades towards the photo
-(``strength``), runs in bf16 where the CPU has it natively (the fastest path; ``bf16=False``
+(``strength``), stylizes small faces at a zoom the network keeps them at (``face_zoom``,
+:mod:`preserve.facezoom`), runs in bf16 where the CPU has it natively (the fastest path; ``bf16=False``
 forces fp32),
 stylizes video files frame by frame (:mod:`preserve.video`), and never lets one bad
 file stop the others: failures are collected in the returned report with the file named.
@@ -29,6 +30,7 @@ from torch import nn
 from .color import luminance_only
 from .distributed import bf16_supported
 from .export import OnnxStylizer, export_onnx
+from .facezoom import FaceZoom
 from .imageio import MASK_MARK, ImageReadError, fit_size, is_image_path, load_image, resize, save_image
 from .models.io import MODEL_FORMAT, ModelFileError, load_model, save_model  # noqa: F401 - re-exported
 from .video import VideoReadError, is_video_path, stylize_video
@@ -208,6 +210,7 @@ def stylize(
     style: str | Mapping[str, float] | None = None,
     strength: float = 1.0,
     temporal_smoothing: float = 0.0,
+    face_zoom: FaceZoom | float | None = None,
 ) -> StylizeReport:
     """Stylize image files and folders into ``out_dir``; see the module docstring.
 
@@ -217,9 +220,15 @@ def stylize(
     the stylized pixels with the photo's (1: the style as trained, 0: the photo). Video files (see
     :mod:`preserve.video`, ``pip install 'preserve[video]'``) are stylized frame by frame into a video of
     the same kind, audio kept; ``temporal_smoothing`` in [0, 1) blends each frame with the previous output.
+    ``face_zoom`` (a :class:`~preserve.facezoom.FaceZoom`, or its ``target`` in pixels) stylizes faces
+    narrower than that at a zoom that makes them that wide, and blends them back in (torch backend only).
     """
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"--strength must be in [0, 1], got {strength}")
+    zoom = FaceZoom(target=float(face_zoom)) if isinstance(face_zoom, (int, float)) else face_zoom
+    if zoom is not None and (backend != "torch" or not isinstance(model, (str, os.PathLike, nn.Module))):
+        raise ValueError("--face-zoom needs the torch backend: onnxruntime cannot fix the network's "
+                         "instance-norm statistics for the zoomed faces")
     net = load_network(model, backend) if isinstance(model, (str, os.PathLike)) else model
     net = choose_style(net, style)
     if isinstance(net, nn.Module):
@@ -241,13 +250,16 @@ def stylize(
         from tqdm.auto import tqdm
 
         iterator = tqdm(pairs, desc="stylize", unit="img", dynamic_ncols=True)
-    def finish(out: torch.Tensor, rgb: torch.Tensor) -> torch.Tensor:
+    def paint(rgb: torch.Tensor) -> torch.Tensor:
+        out = stylize_tensor(net, rgb)
+        if zoom is not None:
+            out = zoom(net, rgb, out)
         return blend_with_photo(out, rgb, strength, preserve_color)
 
     for src, dst in iterator:
         if is_video_path(src):
             try:
-                video = stylize_video(lambda rgb: finish(stylize_tensor(net, rgb), rgb), src, dst, size=size,
+                video = stylize_video(paint, src, dst, size=size,
                                       temporal_smoothing=temporal_smoothing, progress=progress)
             except (VideoReadError, FileNotFoundError) as exc:
                 report.failed[str(src)] = str(exc)
@@ -264,7 +276,7 @@ def stylize(
             target = fit_size(tuple(rgb.shape[-2:]), size)
             rgb = resize(rgb, target)
             alpha = resize(alpha, target) if alpha is not None else None
-        out = finish(stylize_tensor(net, rgb), rgb)
+        out = paint(rgb)
         report.written.append(save_image(out, dst, alpha))
         if grid is not None and len(before) < 8:
             before.append(rgb)

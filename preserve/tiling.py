@@ -24,7 +24,7 @@ STRIDE = 4  # TransformerNet downsamples twice by 2; a network with a ``stride``
 
 
 @contextlib.contextmanager
-def _instance_norm_hooks(net: nn.Module, stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] | None,
+def instance_norm_hooks(net: nn.Module, stats: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] | None,
                          record: bool) -> Iterator[dict[nn.Module, tuple[torch.Tensor, torch.Tensor]]]:
     """Record each InstanceNorm2d's input statistics, or replace them with given ones."""
     found: dict[nn.Module, tuple[torch.Tensor, torch.Tensor]] = {} if stats is None else stats
@@ -75,7 +75,7 @@ def stylize_tiled(net: nn.Module, image: torch.Tensor, tile: int = 1024, overlap
     dtype, device = param.dtype, param.device
     h, w = image.shape[-2:]
     small = resize(image, fit_size((h, w), stats_side)) if max(h, w) > stats_side else image
-    with _instance_norm_hooks(net, None, record=True) as stats:
+    with instance_norm_hooks(net, None, record=True) as stats:
         net(small[None].to(device, dtype))
     # Tiles start on multiples of the network's total stride and the image is padded to one, so that
     # every tile samples the same grid as the whole image would: then only the tile borders differ.
@@ -90,7 +90,7 @@ def stylize_tiled(net: nn.Module, image: torch.Tensor, tile: int = 1024, overlap
     step = tile - overlap
     ys = _origins(H, tile, step)
     xs = _origins(W, tile, step)
-    with _instance_norm_hooks(net, stats, record=False):
+    with instance_norm_hooks(net, stats, record=False):
         for y0 in ys:
             for x0 in xs:
                 y1, x1 = min(y0 + tile, H), min(x0 + tile, W)

@@ -7,7 +7,7 @@ import torch
 from helpers import PHOTOS
 from preserve.imageio import load_image
 from preserve.models.transformer_net import TransformerNet
-from preserve.tiling import _instance_norm_hooks, stylize_tiled
+from preserve.tiling import instance_norm_hooks, stylize_tiled
 
 
 def _net() -> TransformerNet:
@@ -24,9 +24,9 @@ def test_tiles_reproduce_the_whole_image_run_with_the_same_statistics():
     img = load_image(PHOTOS / "colosseum.jpg").rgb[:, :248]  # 248 x 384: the whole-image run upsamples exactly 2x
     tiled = stylize_tiled(net, img, tile=160, overlap=96, stats_side=192)
     small = torch.nn.functional.interpolate(img[None], size=(124, 192), mode="bilinear", antialias=True)
-    with torch.no_grad(), _instance_norm_hooks(net, None, record=True) as stats:
+    with torch.no_grad(), instance_norm_hooks(net, None, record=True) as stats:
         net(small.clamp(0, 1))
-    with torch.no_grad(), _instance_norm_hooks(net, stats, record=False):
+    with torch.no_grad(), instance_norm_hooks(net, stats, record=False):
         whole = net(img[None])[0]
     diff = (tiled - whole).abs()
     assert tiled.shape == img.shape
