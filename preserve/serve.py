@@ -1,7 +1,8 @@
 """``preserve serve``: a local web page to try the shipped styles on a photo (needs ``preserve[web]``).
 
 One page (no build step, no external assets): upload a photo or pick an example, choose a style or blend
-two, set the strength, toggle face preservation (the ``NAME-faces`` model) and colour preservation, and see
+two, set the strength, toggle face preservation (the ``NAME-faces`` model), face zoom for small faces
+(:mod:`preserve.facezoom`) and colour preservation, and see
 the original and the result side by side with the time it took; the result can be downloaded.
 
 How it behaves:
@@ -57,6 +58,7 @@ class Stylizer:
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="preserve-stylize")
         self.slots = threading.BoundedSemaphore(config.queue + 1)
         self.nets: dict[str, torch.nn.Module] = {}
+        self.zoom: Any = None  # a FaceZoom (and its face detector), made on first use
 
     def styles(self) -> list[str]:
         from .styles import list_styles
@@ -91,7 +93,13 @@ class Stylizer:
             net = choose_style(net, {inner: 1 - weight, other_inner: weight})
         elif inner is not None:
             net = choose_style(net, inner)
-        out = blend_with_photo(stylize_tensor(net, image), image, float(options["strength"]), options["color"])
+        out = stylize_tensor(net, image)
+        if options.get("zoom"):
+            from .facezoom import FaceZoom
+
+            self.zoom = self.zoom or FaceZoom()
+            out = self.zoom(net, image, out)
+        out = blend_with_photo(out, image, float(options["strength"]), options["color"])
         return out.clamp(0, 1), time.perf_counter() - start
 
     async def submit(self, image: torch.Tensor, options: dict[str, Any]) -> tuple[torch.Tensor, float]:
@@ -167,7 +175,8 @@ def create_app(config: ServeConfig | None = None) -> Any:
     async def stylize(style: Annotated[str, Form()], photo: Annotated[UploadFile | None, File()] = None,
                       example_name: Annotated[str, Form()] = "", blend_with: Annotated[str, Form()] = "",
                       blend: Annotated[float, Form()] = 0.0, strength: Annotated[float, Form()] = 1.0,
-                      faces: Annotated[bool, Form()] = False, color: Annotated[bool, Form()] = False) -> JSONResponse:
+                      faces: Annotated[bool, Form()] = False, color: Annotated[bool, Form()] = False,
+                      zoom: Annotated[bool, Form()] = False) -> JSONResponse:
         try:
             if style not in stylizer.styles() or (blend_with and blend_with not in stylizer.styles()):
                 raise ValueError(f"unknown style {style!r}" if style not in stylizer.styles()
@@ -184,7 +193,8 @@ def create_app(config: ServeConfig | None = None) -> Any:
                 raise ValueError("choose a photo to upload, or an example photo")
             image = decode_upload(data, name, config)
             out, seconds = await stylizer.submit(image, {"style": style, "blend_with": blend_with, "blend": blend,
-                                                         "strength": strength, "faces": faces, "color": color})
+                                                         "strength": strength, "faces": faces, "color": color,
+                                                         "zoom": zoom})
         except Busy as exc:
             return JSONResponse({"error": str(exc)}, status_code=503)
         except ValueError as exc:

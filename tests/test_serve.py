@@ -51,6 +51,24 @@ def test_an_upload_comes_back_stylized_at_its_own_size(client):
     assert example.status_code == 200
 
 
+def test_face_zoom_repaints_a_small_face(client):
+    import base64
+
+    import numpy as np
+
+    small = io.BytesIO()
+    Image.open(PHOTOS / "astronaut.jpg").resize((160, 160), Image.LANCZOS).save(small, "PNG")  # face ~26 px
+    results = []
+    for zoom in ("false", "true"):
+        answer = client.post("/api/stylize", files={"photo": ("a.png", small.getvalue(), "image/png")},
+                             data={"style": STYLE, "faces": "true", "zoom": zoom})
+        assert answer.status_code == 200, answer.text
+        png = Image.open(io.BytesIO(base64.b64decode(answer.json()["image"].split(",", 1)[1])))
+        results.append(np.asarray(png.convert("RGB"), dtype=np.int16))
+    changed = np.abs(results[0] - results[1]).max(axis=2) > 8
+    assert changed[20:60, 50:85].mean() > 0.3 and changed[100:].mean() == 0  # the face, not the body below
+
+
 @pytest.mark.parametrize("payload, message", [
     (b"this is not a picture", "not an image"),
     ((PHOTOS / "dog.jpg").read_bytes()[:2000], "cannot be decoded"),
