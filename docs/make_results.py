@@ -6,6 +6,7 @@ section, after ``preserve tune`` wrote ``runs/zoo-tune/tune.json``)::
     python docs/make_results.py          # evaluate, pictures, docs/results.md
     python docs/make_results.py --ship   # the same, and put the models into preserve/styles with their cards
     python docs/make_results.py --faces-run faces-tone   # the -faces model from runs/zoo-faces-tone instead
+    python docs/make_results.py --face-zoom 64   # also evaluate both models with 'stylize --face-zoom 64'
 
 Both runs' models (``runs/zoo-plain``, ``runs/zoo-faces``) are converted to half precision exactly as they
 would ship, and those files are evaluated on the evaluation split of ``preserve data build`` (never seen in
@@ -31,6 +32,7 @@ from PIL import Image
 
 from preserve.datasets.paintings import PAINTINGS
 from preserve.evaluate import FACE_SIZES, evaluate, prepare_photos
+from preserve.facezoom import FaceZoom
 from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import fit_size, load_image, resize
 from preserve.skin import ITA_GROUPS
@@ -199,6 +201,52 @@ def face_grid(files: dict[str, Path], photo: Path, out: Path) -> None:
         plain, faces = network(files, "plain", style), network(files, "faces", style)
         rows.append([crop_around(c, box) for c in (img, stylize_tensor(plain, img), stylize_tensor(faces, img))])
     save_grid(rows, out, row_labels=STYLES, col_labels=["photo", "plain", "-faces"], cell=160)
+
+
+def zoom_grid(files: dict[str, Path], faces: list[dict[str, Any]], style: str, zoom: FaceZoom, out: Path,
+              count: int = 6) -> None:
+    """The smallest held-out faces, one per photo: photo, then plain and ``-faces`` without and with face zoom."""
+    chosen: dict[str, dict[str, Any]] = {}
+    for f in sorted(faces, key=lambda f: f["box"][2] - f["box"][0]):
+        chosen.setdefault(f["photo"], f)
+    shown = list(chosen.values())[:count]
+    nets = {v: network(files, v, style) for v in ("plain", "faces")}
+    rows = []
+    for f in shown:
+        img = load_image(f["photo"], max_side=EVAL_SIZE).rgb
+        img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))  # the pixels the evaluation saw
+        outs = {v: stylize_tensor(n, img) for v, n in nets.items()}
+        cells = [img, *outs.values(), *(zoom(nets[v], img, outs[v]) for v in nets)]
+        rows.append([crop_around(c, f["box"]) for c in cells])
+    save_grid(rows, out, row_labels=[f"{f['box'][2] - f['box'][0]:.0f} px" for f in shown],
+              col_labels=["photo", "plain", "-faces", "plain, zoom", "-faces, zoom"], cell=160)
+
+
+def zoom_section(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]],
+                 zoomed: dict[str, Any], zoomed_rows: dict[str, list[dict[str, Any]]], zoom: FaceZoom) -> list[str]:
+    """The goals again with both models stylizing through face zoom, and what it buys over the plain model."""
+    over_plain = {j: min(sum(z[f"faces/{j}"] < r[f"plain/{j}"] for z, r in zip(zoomed_rows[s], rows[s]))
+                         / max(1, len(rows[s])) for s in STYLES) for j in INDEPENDENT}
+    distance = {(v, j, k): statistics.mean(statistics.mean(r[f"{v}/{j}"] for r in source[s]) for s in STYLES)
+                for v in ("plain", "faces") for j in INDEPENDENT for k, source in (("", rows), ("zoom", zoomed_rows))}
+    ratio = {v: max(zoomed[s]["models"][v]["style_ratio"] / summaries[s]["models"][v]["style_ratio"] for s in STYLES)
+             for v in ("plain", "faces")}
+    return [(f"`preserve stylize --face-zoom {zoom.target:g}` stylizes faces narrower than {zoom.target:g} px at "
+             f"the zoom that makes them {zoom.target:g} px wide (at most {zoom.max_zoom:g}x), with the whole zoomed "
+             "image's instance-norm statistics, and blends them back under a feathered ellipse "
+             "(`preserve/facezoom.py`). The same evaluation, both models stylizing that way:"), "",
+            *goals_table(zoomed, zoomed_rows),
+            "Faces kept better by `-faces` with face zoom than by plain without it (worst style): "
+            + ", ".join(f"{JUDGE_NAMES[j]} {pct(over_plain[j])}" for j in INDEPENDENT)
+            + ". Mean identity distance over styles and faces (squared L2 of normalised embeddings), without → "
+            "with zoom: " + "; ".join(f"{JUDGE_NAMES[j]} plain {distance[('plain', j, '')]:.3f} → "
+                                      f"{distance[('plain', j, 'zoom')]:.3f}, `-faces` {distance[('faces', j, '')]:.3f}"
+                                      f" → {distance[('faces', j, 'zoom')]:.3f}" for j in INDEPENDENT)
+            + f". The zoom raises the style ratio by at most {ratio['plain']:.3f}x (plain) and "
+            f"{ratio['faces']:.3f}x (`-faces`): the zoomed faces carry finer strokes.", "",
+            "Per face size, with face zoom:", "", *group_table(zoomed, "face_size"),
+            "The smallest held-out faces (The Scream): photo, plain, `-faces`, then both with face zoom:", "",
+            "![face zoom](images/zoo_face_zoom.jpg)", ""]
 
 
 def skin_tone_grid(files: dict[str, Path], faces: list[dict[str, Any]], out: Path, count: int = 4) -> None:
@@ -402,6 +450,8 @@ def main() -> None:
                         default="faces",
                         help="the zoo run behind the -faces model (benchmarks/model_zoo.py --run; all but faces "
                              "are stage 1 only)")
+    parser.add_argument("--face-zoom", type=float, metavar="PX",
+                        help="also evaluate both models stylizing with 'preserve stylize --face-zoom PX'")
     args = parser.parse_args()
     if args.faces_run != "faces" and args.stage != 1:
         parser.error(f"{args.faces_run} has no stage 2 yet")
@@ -421,6 +471,9 @@ def main() -> None:
     summaries: dict[str, Any] = {}
     rows: dict[str, list[dict[str, Any]]] = {}
     legacy: dict[str, Any] = {}
+    zoom = FaceZoom(target=args.face_zoom) if args.face_zoom else None
+    zoomed: dict[str, Any] = {}
+    zoomed_rows: dict[str, list[dict[str, Any]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for style in STYLES:
             out = Path(tmp) / style
@@ -433,6 +486,11 @@ def main() -> None:
             if style == "great_wave":
                 for kind in ("gallery", "histogram", "distances"):
                     (IMAGES / f"results_great_wave_{kind}.png").write_bytes((out / f"{kind}.png").read_bytes())
+            if zoom is not None:
+                zoomed[style] = evaluate([str(files["plain"]), str(files["faces"])], [], Path(tmp) / f"zoom-{style}",
+                                         style=image, style_name=style, prepared=prepared, face_zoom=zoom)
+                (TABLES / f"{style}_zoom_summary.json").write_text(json.dumps(zoomed[style], indent=2))
+                zoomed_rows[style] = json.loads((Path(tmp) / f"zoom-{style}" / "faces.json").read_text())
         for style, path in legacy_models(Path(tmp)).items():
             image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
             legacy[style] = evaluate([str(path), str(files["plain"])], [], Path(tmp) / f"legacy-{style}",
@@ -445,6 +503,8 @@ def main() -> None:
     showcase_grid(files, [eval_dir / n for n in SHOWCASE], IMAGES / "zoo_styles.jpg")
     face_grid(files, eval_dir / SHOWCASE[0], IMAGES / "zoo_faces.jpg")
     skin_tone_grid(files, rows[STYLES[0]], IMAGES / "zoo_faces_dark.jpg")
+    if zoom is not None:
+        zoom_grid(files, rows[STYLES[0]], "the_scream", zoom, IMAGES / "zoo_face_zoom.jpg")
     thumbnails(files, IMAGES / "styles", eval_dir / SHOWCASE[1])
     plot_losses(stage_folders(args.runs, run_of["faces"], args.stage)[-1] / "metrics.jsonl", IMAGES / "zoo_losses.png")
     if args.ship:
@@ -471,7 +531,8 @@ def main() -> None:
               f"{facts[v]['stages'][i]['steps']} &" for i in range(args.stage) for v in MODEL_FILES],
             "preserve tune --run runs/zoo-plain --out runs/zoo-tune --photos runs/zoo-data/tune --weights 1e4 3e4 1e5 \\\n    --steps 30 --styles great_wave the_scream",
             f"python docs/make_results.py --every {args.every} --size {args.size} --stage {args.stage}"
-            + (f" --faces-run {args.faces_run}" if args.faces_run != "faces" else "") + (" --ship" if args.ship else ""),
+            + (f" --faces-run {args.faces_run}" if args.faces_run != "faces" else "")
+            + (f" --face-zoom {args.face_zoom:g}" if zoom is not None else "") + (" --ship" if args.ship else ""),
             "```", "",
             (f"One multi-style network (`johnson-multi`: Johnson's TransformerNet with conditional instance "
              f"norm) holds all eight styles; the styles take turns, one per step. Both runs warm-start from "
@@ -506,6 +567,7 @@ def main() -> None:
              "side). The face terms skip faces narrower than their `min_face_size` in the 256 px training crops "
              "(24 px unless the recipe says otherwise), so the smallest faces here are the ones they train on "
              "least:"), "", *group_table(summaries, "face_size"),
+            *(["## With face zoom", "", *zoom_section(summaries, rows, zoomed, zoomed_rows, zoom)] if zoom else []),
             "## Against the retired one-style models", "",
             (f"The one-style models the package shipped before the zoo (TransformerNet, 900 steps on 151 "
              f"portraits; commit {LEGACY_COMMIT}) on the same photos and the same style terms:"), "", *legacy_table(legacy),

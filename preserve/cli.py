@@ -145,10 +145,10 @@ def _add_stylize(sub: Any) -> None:
     p.add_argument("--grid", metavar="PNG", help="also write a before/after grid of the first 8 images")
     p.add_argument("--preserve-color", action="store_true",
                    help="keep each photo's colours: the stylized luminance with the original chroma")
-    p.add_argument("--face-zoom", type=float, nargs="?", const=64.0, metavar="PX",
-                   help="stylize faces narrower than PX pixels (default 64) at a zoom that makes them PX wide, "
-                        "and blend them back in, so small faces in group and full-body photos stay recognisable "
-                        "(finds faces with MTCNN; the whole image runs once more at up to 4x)")
+    p.add_argument("--face-zoom", type=float, metavar="PX",
+                   help="stylize faces narrower than PX pixels (64 is a good start) at a zoom that makes them PX "
+                        "wide, and blend them back in, so small faces in group and full-body photos stay "
+                        "recognisable (finds faces with MTCNN; the whole image runs once more at up to 4x)")
     p.add_argument("--temporal-smoothing", type=float, default=0.0, metavar="A",
                    help="videos: blend each stylized frame with the previous output by A in [0, 1) (default 0: "
                         "off; a model trained with the stability plugin flickers less without it)")
@@ -242,8 +242,8 @@ def _add_evaluate(sub: Any) -> None:
     p.add_argument("--judges", nargs="+", default=["sface", "facenet", "insightface"],
                    help="face embedders that measure (default: SFace, the training embedder, and FaceNet and "
                         "ArcFace as independent judges)")
-    p.add_argument("--face-zoom", type=float, nargs="?", const=64.0, metavar="PX",
-                   help="stylize with 'preserve stylize --face-zoom PX' (every model alike)")
+    p.add_argument("--face-zoom", type=float, metavar="PX",
+                   help="stylize as 'preserve stylize --face-zoom PX' does (every model alike)")
     p.set_defaults(func=_cmd_evaluate)
 
 

@@ -150,14 +150,14 @@ def test_stylize_face_zoom_writes_the_zoomed_faces_and_refuses_onnx(tmp_path, sm
                 progress=False, face_zoom=64)
 
 
-def test_cli_face_zoom_defaults_to_64_px(tmp_path, small_face, capsys):
+def test_cli_face_zoom(tmp_path, small_face, capsys):
     from preserve.cli import main
     from preserve.imageio import save_image
 
     img, boxes = small_face
     save_image(img, tmp_path / "astronaut.png")
     assert main(["stylize", str(tmp_path / "astronaut.png"), "--style", "the_scream-faces", "--out",
-                 str(tmp_path / "a"), "--face-zoom", "--no-progress"]) == 0
+                 str(tmp_path / "a"), "--face-zoom", "64", "--no-progress"]) == 0
     assert main(["stylize", str(tmp_path / "astronaut.png"), "--style", "the_scream-faces", "--out",
                  str(tmp_path / "b"), "--no-progress"]) == 0
     a, b = (load_image(tmp_path / d / "astronaut.png").rgb for d in ("a", "b"))
