@@ -3,6 +3,7 @@
     python benchmarks/face_candidates.py --runs faces-small faces-small-1e5 --every 2 --size 384
     python benchmarks/face_candidates.py --size 512 --out benchmarks/results/zoo_faces_512.json  # shipped only
     python benchmarks/face_candidates.py --face-zoom 64 --out benchmarks/results/zoo_face_zoom.json
+    python benchmarks/face_candidates.py --split tune --every 1 --face-zoom 96 --out OUT.json  # choose on tune
 
 Evaluates, on the same held-out photos and settings as ``docs/make_results.py``: the shipped plain model
 (``preserve/styles/paintings.pt``, the baseline every share is counted against), the shipped ``-faces``
@@ -57,6 +58,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", nargs="*", default=[], choices=list(model_zoo.RUNS_OF),
                         help="zoo runs to judge beside the shipped models (none: the shipped models alone)")
+    parser.add_argument("--split", choices=["eval", "tune"], default="eval",
+                        help="the held-out photos of 'preserve data build' to judge on: eval (as docs/results.md) "
+                             "or tune (to choose a setting without looking at the evaluation photos)")
     parser.add_argument("--every", type=int, default=2)
     parser.add_argument("--size", type=int, default=384)
     parser.add_argument("--styles", nargs="+", default=model_zoo.STYLES)
@@ -64,8 +68,7 @@ def main() -> int:
                         help="stylize every model with small faces zoomed to PX wide (preserve.facezoom)")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "zoo_face_candidates.json")
     args = parser.parse_args()
-    eval_dir = model_zoo.DATA / "eval"
-    photos = sorted(str(p) for p in eval_dir.iterdir())[::args.every]
+    photos = sorted(str(p) for p in (model_zoo.DATA / args.split).iterdir())[::args.every]
     with tempfile.TemporaryDirectory() as tmp:
         models = {}  # evaluate names each model by its file's stem: plain.pt, shipped.pt, RUN.pt
         for name, stem in (("plain", "paintings"), ("shipped", "paintings-faces")):
@@ -79,7 +82,8 @@ def main() -> int:
         prepared = prepare_photos(photos, size=args.size, judges=JUDGES)
         report: dict[str, Any] = {
             "command": "python benchmarks/face_candidates.py " + " ".join(sys.argv[1:]),
-            "machine": machine(), "photos": len(photos), "size": args.size, "face_zoom": args.face_zoom,
+            "machine": machine(), "split": args.split, "photos": len(photos), "size": args.size,
+            "face_zoom": args.face_zoom,
             "steps": steps, "styles": {}}
         for style in args.styles:
             out = Path(tmp) / style

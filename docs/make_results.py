@@ -490,6 +490,8 @@ def main() -> None:
                 zoomed[style] = evaluate([str(files["plain"]), str(files["faces"])], [], Path(tmp) / f"zoom-{style}",
                                          style=image, style_name=style, prepared=prepared, face_zoom=zoom)
                 (TABLES / f"{style}_zoom_summary.json").write_text(json.dumps(zoomed[style], indent=2))
+                (TABLES / f"{style}_zoom_faces.csv").write_text(
+                    (Path(tmp) / f"zoom-{style}" / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
                 zoomed_rows[style] = json.loads((Path(tmp) / f"zoom-{style}" / "faces.json").read_text())
         for style, path in legacy_models(Path(tmp)).items():
             image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
