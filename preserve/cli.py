@@ -148,7 +148,8 @@ def _add_stylize(sub: Any) -> None:
     p.add_argument("--face-zoom", type=float, metavar="PX",
                    help="stylize faces narrower than PX pixels (64 is a good start) at a zoom that makes them PX "
                         "wide, and blend them back in, so small faces in group and full-body photos stay "
-                        "recognisable (finds faces with MTCNN; the whole image runs once more at up to 4x)")
+                        "recognisable (still images; finds faces with MTCNN; the whole image runs once more at up "
+                        "to 4x)")
     p.add_argument("--temporal-smoothing", type=float, default=0.0, metavar="A",
                    help="videos: blend each stylized frame with the previous output by A in [0, 1) (default 0: "
                         "off; a model trained with the stability plugin flickers less without it)")

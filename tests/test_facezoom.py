@@ -132,7 +132,7 @@ def test_bad_options_are_refused():
         FaceZoom(max_zoom=0.5)
 
 
-def test_stylize_face_zoom_writes_the_zoomed_faces_and_refuses_onnx(tmp_path, small_face):
+def test_stylize_face_zoom_writes_the_zoomed_faces_and_refuses_onnx_and_video(tmp_path, small_face):
     img, boxes = small_face
     from preserve.imageio import save_image
 
@@ -145,6 +145,9 @@ def test_stylize_face_zoom_writes_the_zoomed_faces_and_refuses_onnx(tmp_path, sm
     mask = face_mask(boxes, h, w)[0]
     changed = (a - b).abs().amax(0)
     assert float(changed[mask > 0.999].mean()) > 0.02 and float(changed[mask == 0].max()) == 0.0
+    video = stylize(FACES_MODEL, [PHOTOS.parent / "clip.mp4"], tmp_path / "video", style="the_scream",
+                    progress=False, face_zoom=64)
+    assert not video.written and "still images" in video.failed[str(PHOTOS.parent / "clip.mp4")]
     with pytest.raises(ValueError, match="torch backend"):
         stylize(FACES_MODEL, tmp_path / "in", tmp_path / "onnx", style="the_scream", backend="onnxruntime",
                 progress=False, face_zoom=64)
