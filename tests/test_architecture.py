@@ -16,7 +16,7 @@ LAYERS = [
     {"preserve.plugin"},
     {"preserve.encoders", "preserve.models", "preserve.faces", "preserve.data", "preserve.visual",
      "preserve.tiling", "preserve.facesets", "preserve.distributed", "preserve.styles", "preserve.rundir", "preserve.datasets",
-     "preserve.plots", "preserve.video", "preserve.flicker", "preserve.guard"},
+     "preserve.plots", "preserve.video", "preserve.flicker", "preserve.guard", "preserve.facezoom"},
     {"preserve.registry", "preserve.weights", "preserve.imageio", "preserve.functional", "preserve.annotations",
      "preserve.color", "preserve.convert", "preserve.atomic", "preserve.frozen", "preserve.skin",
      "preserve.motion"},
