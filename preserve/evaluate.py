@@ -151,7 +151,7 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     if prepared is None:
         prepared = prepare_photos(photos, size=size, judges=judges, min_score=min_score)
     judges = list(prepared.judges)
-    zoom = FaceZoom(target=float(face_zoom)) if isinstance(face_zoom, (int, float)) else face_zoom
+    zoom = FaceZoom.of(face_zoom)
     loss_recipe = Recipe(content=1.0, style={"image": style, "size": 512}) if style else None
     rows: list[dict[str, Any]] = []
     losses: dict[str, dict[str, list[float]]] = {n: {"content": [], "style": []} for n in names}

@@ -147,6 +147,11 @@ class FaceZoom:
         narrowest = float((boxes[:, 2] - boxes[:, 0]).min().clamp_min(1.0))
         return min(self.max_zoom, max(1.0, self.target / narrowest))
 
+    @classmethod
+    def of(cls, value: "FaceZoom | float | None") -> "FaceZoom | None":
+        """What a ``face_zoom`` option holds: a FaceZoom as it is, a width in pixels as its target, or None."""
+        return cls(target=float(value)) if isinstance(value, (int, float)) else value
+
     def __call__(self, net: nn.Module, image: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
         """``stylized`` (``net`` on ``image``) with its small faces stylized zoomed and blended back in."""
         boxes = self.faces(image)

@@ -226,7 +226,7 @@ def stylize(
     """
     if not 0.0 <= strength <= 1.0:
         raise ValueError(f"--strength must be in [0, 1], got {strength}")
-    zoom = FaceZoom(target=float(face_zoom)) if isinstance(face_zoom, (int, float)) else face_zoom
+    zoom = FaceZoom.of(face_zoom)
     if zoom is not None and (backend != "torch" or not isinstance(model, (str, os.PathLike, nn.Module))):
         raise ValueError("--face-zoom needs the torch backend: onnxruntime cannot fix the network's "
                          "instance-norm statistics for the zoomed faces")
