@@ -24,11 +24,10 @@ import math
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .imageio import fit_size, resize
-from .tiling import STRIDE, instance_norm_hooks
+from .tiling import instance_norm_hooks, run_aligned
 
 # The blend mask: an ellipse over the face box, 1.3 box widths wide and 1.5 box heights tall (hair, chin and
 # ears stay with the face), feathered to zero at 1.4 times those radii.
@@ -57,19 +56,6 @@ def face_mask(boxes: torch.Tensor, height: int, width: int, *, offset: tuple[flo
     return mask[None]
 
 
-def _run(net: nn.Module, image: torch.Tensor) -> torch.Tensor:
-    """``net`` on one ``(3, H, W)`` image padded to its stride; ``(3, H, W)`` float32 on the CPU, clamped."""
-    param = next(net.parameters())
-    stride = int(getattr(net, "stride", STRIDE))
-    h, w = image.shape[-2:]
-    ph, pw = -h % stride, -w % stride
-    x = F.pad(image[None], (0, pw, 0, ph), mode="replicate") if ph or pw else image[None]
-    x = x.to(param.device, param.dtype)
-    if param.dtype == torch.bfloat16:
-        x = x.contiguous(memory_format=torch.channels_last)
-    return net(x).float().cpu()[0, :, :h, :w].clamp(0, 1)
-
-
 @torch.no_grad()
 def zoom_faces(net: nn.Module, image: torch.Tensor, stylized: torch.Tensor, boxes: torch.Tensor,
                zoom: float) -> torch.Tensor:
@@ -85,7 +71,7 @@ def zoom_faces(net: nn.Module, image: torch.Tensor, stylized: torch.Tensor, boxe
     zoomed = (max(1, round(h * zoom)), max(1, round(w * zoom)))
     whole = resize(image, fit_size(zoomed, STATS_SIDE) if max(zoomed) > STATS_SIDE else zoomed)
     with instance_norm_hooks(net, None, record=True) as stats:
-        _run(net, whole)
+        run_aligned(net, whole)
     with instance_norm_hooks(net, stats, record=False):
         for box in boxes:
             x1, y1, x2, y2 = box.tolist()
@@ -98,7 +84,7 @@ def zoom_faces(net: nn.Module, image: torch.Tensor, stylized: torch.Tensor, boxe
                 continue
             region = image[:, top:bottom, left:right]
             size = (max(16, round((bottom - top) * zoom)), max(16, round((right - left) * zoom)))
-            detail = resize(_run(net, resize(region, size)), (bottom - top, right - left))
+            detail = resize(run_aligned(net, resize(region, size)).clamp(0, 1), (bottom - top, right - left))
             mask = face_mask(box[None], bottom - top, right - left, offset=(left, top))
             patch = out[:, top:bottom, left:right]
             out[:, top:bottom, left:right] = patch + mask * (detail - patch)

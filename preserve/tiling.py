@@ -51,6 +51,22 @@ def instance_norm_hooks(net: nn.Module, stats: dict[nn.Module, tuple[torch.Tenso
             m.forward = f  # type: ignore[method-assign]
 
 
+def run_aligned(net: nn.Module, image: torch.Tensor) -> torch.Tensor:
+    """``net`` on one ``(3, H, W)`` image, padded (replicate) to a multiple of its stride so that it samples
+    the grid the whole image would; ``(3, H, W)`` float32 on the CPU, unclamped. The image goes to the
+    network's device and dtype (channels_last for bf16 weights, as :func:`~preserve.stylize.for_inference`
+    prepares them)."""
+    param = next(net.parameters())
+    stride = int(getattr(net, "stride", STRIDE))
+    h, w = image.shape[-2:]
+    ph, pw = -h % stride, -w % stride
+    x = F.pad(image[None], (0, pw, 0, ph), mode="replicate") if ph or pw else image[None]
+    x = x.to(param.device, param.dtype)
+    if param.dtype == torch.bfloat16:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return net(x).float().cpu()[0, :, :h, :w]
+
+
 def _ramp(n: int, overlap: int, at_start: bool, at_end: bool) -> torch.Tensor:
     """Blend weights along one side of a tile: zero on the outer quarter of an overlap (where the tile's own
     border padding reaches), rising linearly to one over its middle half. Image borders keep weight one."""
@@ -94,10 +110,7 @@ def stylize_tiled(net: nn.Module, image: torch.Tensor, tile: int = 1024, overlap
         for y0 in ys:
             for x0 in xs:
                 y1, x1 = min(y0 + tile, H), min(x0 + tile, W)
-                piece = padded[:, y0:y1, x0:x1][None].to(device, dtype)
-                if dtype == torch.bfloat16:
-                    piece = piece.contiguous(memory_format=torch.channels_last)
-                result = net(piece).float().cpu()[0]
+                result = run_aligned(net, padded[:, y0:y1, x0:x1])
                 wy = _ramp(y1 - y0, overlap, y0 == 0, y1 == H)
                 wx = _ramp(x1 - x0, overlap, x0 == 0, x1 == W)
                 ww = (wy[:, None] * wx[None, :])[None]
