@@ -306,7 +306,7 @@ class Trainer:
             loader = DataLoader(
                 self.dataset, batch_size=self.local_batch, sampler=sampler, collate_fn=collate,
                 num_workers=self.config.workers, persistent_workers=False, pin_memory=self.device.type == "cuda",
-                prefetch_factor=2 if self.config.workers > 0 else None,
+                prefetch_factor=2 if self.config.workers > 0 else None, worker_init_fn=_leave_stopping_to_the_trainer,
             )
             for batch in loader:
                 for b in batch.broken:
@@ -412,6 +412,14 @@ def build_network(name: str, width: int, style_names: list[str]) -> torch.nn.Mod
         raise ValueError(f"network {name!r} holds one style; train {len(style_names)} styles with a multi-style "
                          "network (--network fast), or blend them into one with the style term's 'blend'")
     return cls(width=width)
+
+
+def _leave_stopping_to_the_trainer(worker_id: int) -> None:
+    """Data-loading workers ignore SIGTERM. ``pkill -f 'preserve train'`` or a scheduler signalling the whole
+    process group reaches the workers too, and a signalled worker made the trainer fail with "DataLoader
+    worker is killed" instead of writing its checkpoint. The trainer stops its workers itself; one whose
+    trainer is gone exits on its own (PyTorch's worker watchdog)."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _sigterm_as_interrupt() -> Callable[[], None]:

@@ -9,7 +9,7 @@ import signal
 
 import pytest
 import torch
-from helpers import PHOTOS, small_recipe
+from helpers import PHOTOS, STARRY_NIGHT, small_recipe
 
 import preserve
 from preserve.stylize import load_model
@@ -145,6 +145,41 @@ def test_sigterm_writes_a_checkpoint_like_ctrl_c(tmp_path):
         trainer.fit(callback=terminate)
     assert torch.load(tmp_path / "t" / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_sigterm_to_the_data_workers_too_still_writes_a_checkpoint(tmp_path):
+    """``pkill -f 'preserve train'``, or a scheduler signalling the process group, reaches the data-loading
+    workers as well as the trainer. The signalled worker made the trainer fail with "DataLoader worker is
+    killed" and lose the steps since its last checkpoint (this test failed so, twice in two runs, before the
+    workers ignored SIGTERM); now they leave stopping to the trainer, which writes its checkpoint."""
+    import pathlib
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "preserve", "train", "--data", str(PHOTOS), "--style", str(STARRY_NIGHT), "--out",
+           str(out), "--steps", "500", "--image-size", "64", "--batch-size", "2", "--workers", "1",
+           "--checkpoint-every", "1000", "--log-every", "1", "--no-progress", "--no-bf16"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        deadline = time.monotonic() + 240
+        metrics = out / "metrics.jsonl"
+        while not (metrics.is_file() and len(metrics.read_text().splitlines()) >= 3):
+            assert proc.poll() is None and time.monotonic() < deadline, "training did not start"
+            time.sleep(0.5)
+        workers = pathlib.Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        assert workers, "the data-loading worker should be running"
+        for pid in [proc.pid, *map(int, workers)]:  # the trainer, then its worker, as pkill -f does
+            os.kill(pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert "checkpoint written" in err, err[-2000:]
+    assert "DataLoader worker" not in err
+    assert torch.load(out / "checkpoints" / "last.pt", weights_only=True)["step"] >= 3
 
 
 def test_tensorboard_gets_per_term_scalars_and_previews(tmp_path):
