@@ -58,9 +58,11 @@ def face_mask(boxes: torch.Tensor, height: int, width: int, *, offset: tuple[flo
 
 @torch.no_grad()
 def zoom_faces(net: nn.Module, image: torch.Tensor, stylized: torch.Tensor, boxes: torch.Tensor,
-               zoom: float) -> torch.Tensor:
+               zoom: float, stats_side: int = STATS_SIDE) -> torch.Tensor:
     """``stylized`` (``net``'s output on ``image``, both ``(3, H, W)``) with the faces in ``boxes`` (``(N, 4)``,
-    x1 y1 x2 y2 in image pixels) stylized at ``zoom`` times the size and blended back in; a new tensor."""
+    x1 y1 x2 y2 in image pixels) stylized at ``zoom`` times the size and blended back in; a new tensor.
+    The instance-norm statistics come from the whole image at that zoom, scaled down to ``stats_side`` if
+    larger."""
     if not isinstance(net, nn.Module):
         raise TypeError("face zoom needs a torch style network (the onnxruntime backend cannot fix its "
                         "instance-norm statistics)")
@@ -69,7 +71,7 @@ def zoom_faces(net: nn.Module, image: torch.Tensor, stylized: torch.Tensor, boxe
         return out
     h, w = image.shape[-2:]
     zoomed = (max(1, round(h * zoom)), max(1, round(w * zoom)))
-    whole = resize(image, fit_size(zoomed, STATS_SIDE) if max(zoomed) > STATS_SIDE else zoomed)
+    whole = resize(image, fit_size(zoomed, stats_side) if max(zoomed) > stats_side else zoomed)
     with instance_norm_hooks(net, None, record=True) as stats:
         run_aligned(net, whole)
     with instance_norm_hooks(net, stats, record=False):
@@ -96,15 +98,24 @@ class FaceZoom:
     """Stylize faces narrower than ``target`` px at a zoom that makes them ``target`` px wide (module docstring).
 
     ``max_zoom`` bounds the zoom (and the time: the whole image is run once more at that zoom, scaled down
-    to :data:`STATS_SIDE` if larger); ``min_face_size`` and ``min_score`` are the detector's (MTCNN finds no
-    face under ``min_face_size`` px); ``detect_side`` scales large images down for detection.
+    to ``stats_side`` if larger); ``min_face_size`` and ``min_score`` are the detector's (MTCNN finds no
+    face under ``min_face_size`` px); ``detect_side`` scales large images down for detection. ``min_score``
+    is that of the faces ``preserve evaluate`` judges: on the train and tune photos, the small detections
+    scoring 0.9 to 0.95 were blurs, patterns, lettering, animals and a sculpture, none recognisably a
+    person (``python benchmarks/face_zoom.py --scores``), and each one zoomed costs time for nothing.
+
+    ``stats_side`` trades the faces' colour for time: the statistics pass is most of face zoom's cost, and
+    a smaller side makes it cheaper, but instance-norm statistics depend on scale, so the zoomed faces drift
+    from the colours the whole image would have at that zoom (``python benchmarks/face_zoom.py
+    --stats-sides``; docs/benchmarks.md, "Face zoom").
     """
 
     target: float = 64.0
     max_zoom: float = 4.0
     min_face_size: int = 12
-    min_score: float = 0.9
+    min_score: float = 0.95
     detect_side: int = 2048
+    stats_side: int = STATS_SIDE
     _detector: nn.Module | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -112,6 +123,8 @@ class FaceZoom:
             raise ValueError(f"face zoom target must be a positive number of pixels, got {self.target}")
         if not self.max_zoom >= 1:
             raise ValueError(f"face zoom max_zoom must be at least 1, got {self.max_zoom}")
+        if not self.stats_side >= 64:
+            raise ValueError(f"face zoom stats_side must be at least 64 px, got {self.stats_side}")
 
     def faces(self, image: torch.Tensor) -> torch.Tensor:
         """``(N, 4)`` boxes of the faces in ``image`` (``(3, H, W)`` in [0, 1]) narrower than ``target`` px."""
@@ -141,4 +154,4 @@ class FaceZoom:
     def __call__(self, net: nn.Module, image: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
         """``stylized`` (``net`` on ``image``) with its small faces stylized zoomed and blended back in."""
         boxes = self.faces(image)
-        return zoom_faces(net, image, stylized, boxes, self.zoom_for(boxes))
+        return zoom_faces(net, image, stylized, boxes, self.zoom_for(boxes), self.stats_side)

@@ -130,6 +130,23 @@ def test_bad_options_are_refused():
         FaceZoom(target=0)
     with pytest.raises(ValueError, match="at least 1"):
         FaceZoom(max_zoom=0.5)
+    with pytest.raises(ValueError, match="stats_side"):
+        FaceZoom(stats_side=8)
+
+
+def test_a_smaller_statistics_pass_moves_the_faces_away_from_the_zoomed_colours(net, small_face):
+    """``stats_side`` is honoured: measured on the image as it is (no zoom) instead of zoomed, the statistics
+    no longer match the zoomed whole image, and the faces drift from its rendering; the rest stays as it is."""
+    img, boxes = small_face
+    zoom = FaceZoom().zoom_for(boxes)
+    h, w = img.shape[-2:]
+    base = stylize_tensor(net, img)
+    whole = resize(stylize_tensor(net, resize(img, (round(h * zoom), round(w * zoom)))), (h, w))
+    core = face_mask(boxes, h, w)[0] > 0.999
+    exact = zoom_faces(net, img, base, boxes, zoom)
+    cheap = FaceZoom(stats_side=max(h, w))(net, img, base)
+    assert float((cheap - whole)[:, core].abs().mean()) > 2 * float((exact - whole)[:, core].abs().mean())
+    assert torch.equal(cheap[:, face_mask(boxes, h, w)[0] == 0], base[:, face_mask(boxes, h, w)[0] == 0])
 
 
 def test_stylize_face_zoom_writes_the_zoomed_faces_and_refuses_onnx_and_video(tmp_path, small_face):
