@@ -550,6 +550,7 @@ def build_config(
         if any(v is not None for v in (weights or {}).values()):
             raise ValueError("weights cannot change when resuming a run")
         config = load_config(out)
+        config.out = str(out)  # where the run is now: a run folder moved or copied resumes in its new place
         for k, v in options.items():
             setattr(config, k, v)
         return config

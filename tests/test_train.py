@@ -62,6 +62,24 @@ def test_resume_equals_straight_training(tmp_path):
     assert _logged_steps(tmp_path / "b") == [1, 2, 3, 4, 5, 6]
 
 
+def test_a_moved_run_folder_resumes_where_it_now_is(tmp_path):
+    """A run folder copied elsewhere (another disk, back from a GPU machine) and resumed with its own config
+    trains on in the new folder; the old one, whose path its config.json records, is left as it was."""
+    import shutil
+
+    from preserve.train import build_config
+
+    Trainer(_config(tmp_path / "old", PHOTOS, steps=2)).fit()
+    shutil.copytree(tmp_path / "old", tmp_path / "new")
+    before = (tmp_path / "old" / "checkpoints" / "last.pt").read_bytes()
+    config = build_config(None, tmp_path / "new", resume=True, steps=4)
+    assert config.out == str(tmp_path / "new")
+    Trainer(config, resume=True).fit()
+    assert torch.load(tmp_path / "new" / "checkpoints" / "last.pt", weights_only=True)["step"] == 4
+    assert (tmp_path / "old" / "checkpoints" / "last.pt").read_bytes() == before
+    assert _logged_steps(tmp_path / "old") == [1, 2]
+
+
 def test_resume_refuses_a_different_recipe(tmp_path):
     Trainer(_config(tmp_path / "r", PHOTOS, steps=1)).fit()
     changed = _config(tmp_path / "r", PHOTOS, steps=2)
