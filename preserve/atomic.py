@@ -26,10 +26,22 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+#: The mode ``open()`` gives a new file under this process's umask; mkstemp's own 0600 would leave every
+#: stylized image, model and checkpoint unreadable to the user's group (a web server, a shared run folder).
+_NEW_FILE_MODE = 0o666 & ~_umask()
+
+
 def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> Path:
     """Call ``write(tmp)`` to fill a unique temporary file beside ``path``, then rename it to ``path``.
 
-    If ``write`` raises, the temporary file is removed and ``path`` is left as it was.
+    If ``write`` raises, the temporary file is removed and ``path`` is left as it was. The file gets the
+    permissions a plain ``open(path, "w")`` would give it.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -38,6 +50,7 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], Any]) -> 
     tmp = Path(name)
     try:
         write(tmp)
+        os.chmod(tmp, _NEW_FILE_MODE)
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

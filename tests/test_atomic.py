@@ -46,6 +46,15 @@ print(float(weights.converted(here / "source.bin", "race", convert)["w"][-1]))
 """
 
 
+def test_a_written_file_gets_the_permissions_open_would_give_it(tmp_path):
+    """Not the 0600 of the temporary file it was written through: a stylized image or model must be as
+    readable as any other file the user writes there."""
+    (tmp_path / "plain.txt").write_text("x")
+    atomic_write(tmp_path / "atomic.txt", lambda tmp: tmp.write_text("x"))
+    plain, written = ((tmp_path / name).stat().st_mode & 0o777 for name in ("plain.txt", "atomic.txt"))
+    assert written == plain
+
+
 def test_processes_asking_for_one_conversion_at_once_all_get_it(tmp_path):
     (tmp_path / "source.bin").write_bytes(b"weights")
     env = {**os.environ, "PRESERVE_HOME": str(tmp_path / "home")}
