@@ -15,6 +15,13 @@ normalisation layer and records each channel's peak z-score, ``max |x - mean| / 
 model: a photo stylized as it is, mirrored (and mirrored back), and with its top quarter cut off. A blotch that keeps its
 place on the content through all three is made by the content, not by where it sits in the frame.
 
+``--previews OUT RUN:STEP ...`` writes a picture of where blotches start instead: one column per run, cut
+from the training preview that run wrote at that step (``RUN/previews/step_N.png``; ``--preview-column``
+picks the preview photo, 1 the Eiffel tower of the zoo runs), one row per style::
+
+    python benchmarks/blotches.py --previews docs/images/zoo_stage2_blotch_origin.jpg \
+        runs/zoo-plain:800 runs/zoo2-plain:100 runs/origin-lr3e-4-sw0.5:100 runs/origin-lr1e-4-sw1.0:100
+
 It reports, per layer, the median and the largest over photos and styles of the largest channel's peak,
 and the share of channels whose peak is over 20 (a Gaussian map of 64 x 64 positions peaks near 4). Compare
 models within one run of the script.
@@ -23,6 +30,7 @@ models within one run of the script.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 from pathlib import Path
@@ -101,6 +109,30 @@ def position_grid(model_files: list[Path], photo: Path, style: str, out: Path, s
               cell=size)
 
 
+def preview_cells(preview: Path, column: int, cell: int, pad: int = 4, label_w: int = 90) -> list[torch.Tensor]:
+    """The images of one column of a training preview (content, then one per style), as the trainer's
+    :func:`~preserve.visual.save_grid` laid them out: square ``cell``-px cells after a ``label_w`` label column."""
+    grid = load_image(preview).rgb
+    left = label_w + pad + column * (cell + pad)
+    rows = (grid.shape[-2] - pad) // (cell + pad)
+    return [grid[:, pad + r * (cell + pad):pad + r * (cell + pad) + cell, left:left + cell] for r in range(rows)]
+
+
+def preview_grid(runs: list[str], out: Path, column: int, cell: int = 256, shown: int = 192) -> Path:
+    """One column per ``RUN:STEP``, cut from that run's preview at that step (``cell`` px, shown at ``shown``);
+    rows: content, then each style."""
+    columns, labels = [], []
+    for spec in runs:
+        run, step = spec.rsplit(":", 1)
+        columns.append(preview_cells(Path(run) / "previews" / f"step_{int(step):07d}.png", column, cell))
+        labels.append(f"{Path(run).name} @{step}")
+    names = ["content", *json.loads((Path(runs[0].rsplit(":", 1)[0]) / "config.json").read_text())["recipe"]
+             ["style"]["image"]]
+    rows = [[col[r] for col in columns] for r in range(min(len(c) for c in columns))]
+    return save_grid(rows, out, row_labels=[Path(n).stem[:14] for n in names][:len(rows)], col_labels=labels,
+                     cell=shown)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("models", nargs="+", type=Path, help="model files or training checkpoints")
@@ -114,7 +146,13 @@ def main() -> int:
     parser.add_argument("--grid-photo", type=Path,
                         default=ROOT / "runs" / "zoo-data" / "eval" / "gcompris_explore_monuments_eiffelTower.jpg")
     parser.add_argument("--grid-style", default="the_scream")
+    parser.add_argument("--previews", type=Path, metavar="OUT",
+                        help="write the training-preview picture of the runs given as RUN:STEP, and stop")
+    parser.add_argument("--preview-column", type=int, default=1)
     args = parser.parse_args()
+    if args.previews:
+        preview_grid([str(m) for m in args.models], args.previews, args.preview_column)
+        return 0
     if args.grid:
         position_grid(args.grid_model or args.models[-1:], args.grid_photo, args.grid_style, args.grid)
     images = {}

@@ -18,6 +18,14 @@ little training time (docs/benchmarks.md), and in 1154 steps over eight styles i
 photo through (faces and buildings became flat blobs; ``docs/results.md``, history). Warm-starting is the
 other half: two CPU cores cannot afford the thousands of steps a network needs from scratch.
 
+``--stage 3`` is what stage 2 should have been: the same start and style weight at stage 1's rate, 1e-4,
+for plain and for ``faces-tone`` (the shipped ``-faces`` model's run). Stage 2's rate painted the same grey
+bars into flat skies in every style within 100 steps; 1e-4 did not, and painted stronger (docs/benchmarks.md,
+"Where the blotches start"). Its plain run began as that 500-step comparison branch::
+
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 3 --run plain --steps 6000 >> runs/logs/zoo3-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 3 --run faces-tone --steps 6000 >> runs/logs/zoo3-faces-tone.log 2>&1 &
+
 ``--stage 2`` continues both runs from the models stage 1 shipped (``runs/zoo2-{plain,faces}``, each from its
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at
 3e-4 and style weight 1.0 (docs/benchmarks.md, "The model zoo on one GPU")::
@@ -95,6 +103,18 @@ PREVIEWS = [DATA / "eval" / "ctu_Male_23_1_1_1.jpg", DATA / "eval" / "gcompris_e
 # times the convolutions' rate and twice the style weight: the settings of the GPU run whose plain model cut
 # the worst style ratio from 0.585 to 0.216 (docs/benchmarks.md), now under the divergence guard.
 STAGE2 = {"from_commit": "a2e05d1", "lr": 3e-4, "style_weight": 1.0}
+# Stage 3 also goes on from stage 1's shipped models (the -faces one trained with face_tone, shipped at this
+# commit), at stage 2's style weight but stage 1's rate: at 3e-4 the shared convolutions painted the same grey
+# bars into flat skies in every style within 100 steps; at 1e-4 they did not, and after 500 steps every style
+# was closer to its painting than stage 2's at 500 (docs/benchmarks.md, "Where the blotches start").
+STAGE3 = {"from_commit": "2490fc3", "lr": 1e-4, "style_weight": 1.0}
+STAGES = {2: STAGE2, 3: STAGE3}
+RUNS_OF_STAGE = {1: list(RUNS_OF), 2: ["plain", "faces"], 3: ["plain", "faces-tone"]}
+
+
+def lineage(stage: int) -> list[int]:
+    """The stages a model of ``stage`` went through, in order: every later stage goes on from stage 1."""
+    return [1] if stage == 1 else [1, stage]
 
 
 def from_git(commit: str, path: str, out: Path) -> Path:
@@ -107,15 +127,15 @@ def from_git(commit: str, path: str, out: Path) -> Path:
 
 
 def warm_start(run: str, stage: int) -> Path:
-    """The model a run starts from: stage 1, the retired one-style model; stage 2, stage 1's shipped model."""
+    """The model a run starts from: stage 1, the retired one-style model; later stages, stage 1's shipped model."""
     if stage == 1:
         return from_git(*WARM_START, RUNS / "zoo-init.pt")
-    name = "paintings-faces.pt" if run == "faces" else "paintings.pt"
-    return from_git(STAGE2["from_commit"], f"preserve/styles/{name}", RUNS / f"zoo2-init-{run}.pt")
+    name = "paintings.pt" if run == "plain" else "paintings-faces.pt"
+    return from_git(STAGES[stage]["from_commit"], f"preserve/styles/{name}", RUNS / f"zoo{stage}-init-{run}.pt")
 
 
 def run_folder(run: str, stage: int, runs: Path = RUNS) -> Path:
-    """Where a run of a stage trains: ``runs/zoo-plain`` for stage 1, ``runs/zoo2-plain`` for stage 2."""
+    """Where a run of a stage trains: ``runs/zoo-plain`` for stage 1, ``runs/zoo2-plain`` for stage 2 and so on."""
     return runs / (f"zoo-{run}" if stage == 1 else f"zoo{stage}-{run}")
 
 
@@ -137,7 +157,8 @@ def command(run: str, args: argparse.Namespace) -> list[str]:
     base = [sys.executable, "-m", "preserve", "train", "--out", str(out), "--no-progress", "--steps", str(args.steps)]
     if (out / "checkpoints" / "last.pt").is_file():
         return base + ["--resume", "--device", args.device]
-    lr, style_weight = (LR, STYLE_WEIGHT) if args.stage == 1 else (STAGE2["lr"], STAGE2["style_weight"])
+    lr, style_weight = ((LR, STYLE_WEIGHT) if args.stage == 1
+                        else (STAGES[args.stage]["lr"], STAGES[args.stage]["style_weight"]))
     extra = RUNS_OF[run]
     return base + ["--data", str(DATA / "train"), "--network", NETWORK, "--init", str(warm_start(run, args.stage)),
                    "--style", *(str(STYLE_DIR / f"{s}.jpg") for s in STYLES), "--style-weight", str(style_weight),
@@ -154,11 +175,12 @@ def main() -> int:
                              "faces-tone on faces down to 12 px (at face weight 1e5); the faces-* runs are stage 1 only")
     parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--stage", type=int, choices=[1, 2], default=1,
-                        help="1: from the retired one-style model; 2: on from stage 1's shipped models")
+    parser.add_argument("--stage", type=int, choices=[1, 2, 3], default=1,
+                        help="1: from the retired one-style model; 2 (lr 3e-4) and 3 (lr 1e-4): on from stage 1's "
+                             "shipped models at style weight 1.0")
     args = parser.parse_args()
-    if args.run.startswith("faces-") and args.stage != 1:
-        parser.error(f"{args.run} has no stage 2 yet: stage 2 goes on from the models stage 1 shipped")
+    if args.run not in RUNS_OF_STAGE[args.stage]:
+        parser.error(f"stage {args.stage} trains {' and '.join(RUNS_OF_STAGE[args.stage])}, not {args.run}")
     if not (DATA / "manifest.json").is_file():
         subprocess.run([sys.executable, "-m", "preserve", "data", "build", str(DATA), "--no-progress"], check=True)
     cmd = command(args.run, args)

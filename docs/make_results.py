@@ -61,7 +61,6 @@ GOAL_FACES_OVER_PLAIN = 1.10
 MIN_GROUP = 5  # faces a skin-tone group needs before its share is held against the goal
 PAPER = {"mosaic": 18.8, "manga": 12.3}  # Fig. 11: share of faces whose face loss got worse with preservation, %
 LEGACY_COMMIT = "4409cfb"  # the last commit that shipped the one-style models
-STAGE1_COMMIT = model_zoo.STAGE2["from_commit"]  # the last commit that shipped the stage-1 zoo
 LEGACY = ["starry_night", "the_scream"]
 SHOWCASE = ["ctu_Male_23_1_1_1.jpg", "gcompris_explore_monuments_eiffelTower.jpg", "gcompris_erase_pika.jpg"]
 
@@ -85,8 +84,9 @@ def run_facts(run: Path) -> dict[str, Any]:
 
 
 def stage_folders(runs: Path, variant: str, stage: int) -> list[Path]:
-    """The run folders of a variant's training, in order: stage 1, then stage 2 if asked (benchmarks/model_zoo.py)."""
-    return [model_zoo.run_folder(variant, s, runs) for s in range(1, stage + 1)]
+    """The run folders of a variant's training, in order: stage 1, then the later stage asked for, which went on
+    from stage 1 (benchmarks/model_zoo.py)."""
+    return [model_zoo.run_folder(variant, s, runs) for s in model_zoo.lineage(stage)]
 
 
 def lineage_facts(folders: list[Path]) -> dict[str, Any]:
@@ -111,7 +111,7 @@ def half_precision_copies(runs: Path, folder: Path, stage: int,
     files, facts = {}, {}
     for variant in MODEL_FILES:
         folders = stage_folders(runs, run_of[variant], stage)
-        facts[variant] = lineage_facts(folders)
+        facts[variant] = {**lineage_facts(folders), "stage": stage}
         run = folders[-1]
         saved = [f for f in (run / "model.pt", run / "checkpoints" / "last.pt") if f.is_file()]
         source = max(saved, key=lambda f: f.stat().st_mtime)  # a stopped run's checkpoint is newer than model.pt
@@ -322,9 +322,9 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
                "turns, one per step."),
               (f"- Warm start: the one-style `starry_night` model shipped until commit {LEGACY_COMMIT} (900 steps; "
                "its scale and shift copied to every style), both files from the same weights."
-               + (f" Stage 2 went on from each file's own stage-1 weights (shipped at commit "
-                  f"{STAGE1_COMMIT}) with a fresh optimiser, under the divergence guard." if len(f["stages"]) > 1
-                  else "")),
+               + (f" Stage {f['stage']} went on from each file's own stage-1 weights (shipped at commit "
+                  f"{model_zoo.STAGES[f['stage']]['from_commit']}) with a fresh optimiser, under the divergence "
+                  "guard." if f["stage"] > 1 else "")),
               f"- Machine: {machine()}; {f['seconds'] / 3600:.1f} h (two runs side by side, one thread each).",
               "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
               (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
@@ -443,18 +443,18 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N held-out photos (a quick check)")
     parser.add_argument("--every", type=int, default=1, help="evaluate every Nth held-out photo (sorted by name)")
     parser.add_argument("--size", type=int, default=EVAL_SIZE, help="longer side of the photos when evaluating")
-    parser.add_argument("--stage", type=int, choices=[1, 2], default=1,
-                        help="2: the models of benchmarks/model_zoo.py --stage 2 (runs/zoo2-*), which went on from "
-                             "stage 1's")
+    parser.add_argument("--stage", type=int, choices=[1, 2, 3], default=1,
+                        help="2 or 3: the models of benchmarks/model_zoo.py --stage N (runs/zooN-*), which went on "
+                             "from stage 1's")
     parser.add_argument("--faces-run", choices=[r for r in model_zoo.RUNS_OF if r.startswith("faces")],
                         default="faces",
-                        help="the zoo run behind the -faces model (benchmarks/model_zoo.py --run; all but faces "
-                             "are stage 1 only)")
+                        help="the zoo run behind the -faces model (benchmarks/model_zoo.py --run; stage 2 has "
+                             "faces, stage 3 faces-tone)")
     parser.add_argument("--face-zoom", type=float, metavar="PX",
                         help="also evaluate both models stylizing with 'preserve stylize --face-zoom PX'")
     args = parser.parse_args()
-    if args.faces_run != "faces" and args.stage != 1:
-        parser.error(f"{args.faces_run} has no stage 2 yet")
+    if args.faces_run not in model_zoo.RUNS_OF_STAGE[args.stage]:
+        parser.error(f"stage {args.stage} has no {args.faces_run} run")
     run_of = {"plain": "plain", "faces": args.faces_run}
     EVAL_SIZE = args.size
     IMAGES.mkdir(parents=True, exist_ok=True)
@@ -529,8 +529,9 @@ def main() -> None:
             "## How the models were made", "",
             "```bash",
             "preserve data build runs/zoo-data        # photos: train / tune / eval, held out by construction",
-            *[f"OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --stage {i + 1} --run {run_of[v]} --steps "
-              f"{facts[v]['stages'][i]['steps']} &" for i in range(args.stage) for v in MODEL_FILES],
+            *[f"OMP_NUM_THREADS=1 python benchmarks/model_zoo.py --stage {stage} --run {run_of[v]} --steps "
+              f"{facts[v]['stages'][i]['steps']} &" for i, stage in enumerate(model_zoo.lineage(args.stage))
+              for v in MODEL_FILES],
             "preserve tune --run runs/zoo-plain --out runs/zoo-tune --photos runs/zoo-data/tune --weights 1e4 3e4 1e5 \\\n    --steps 30 --styles great_wave the_scream",
             f"python docs/make_results.py --every {args.every} --size {args.size} --stage {args.stage}"
             + (f" --faces-run {args.faces_run}" if args.faces_run != "faces" else "")
@@ -542,8 +543,9 @@ def main() -> None:
              f"normalisation becomes every style's start), so the network carries the photo through from the "
              f"first step. Training: {stages_text(facts['plain'])} (lr: the convolutions'; each style's scale "
              f"and shift at {facts['plain']['config']['norm_lr']:g})"
-             + (f"; stage 2 went on from the stage-1 models shipped at commit {STAGE1_COMMIT}, each run from "
-                "its own, with a fresh optimiser and the divergence guard" if args.stage == 2 else "")
+             + (f"; stage {args.stage} went on from the stage-1 models shipped at commit "
+                f"{model_zoo.STAGES[args.stage]['from_commit']}, each run from its own, with a fresh optimiser and "
+                "the divergence guard" if args.stage > 1 else "")
              + f". Two runs share data ({data}), recipe, seed, batches and steps and differ only in "
              f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step. Plain: {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 3600:.1f} h; "
              f"`-faces`: {facts['faces']['steps']} steps in {facts['faces']['seconds'] / 3600:.1f} h, side by "
