@@ -42,7 +42,7 @@ from common import machine, write_result  # noqa: E402
 
 from preserve.imageio import find_images, fit_size, load_image, resize  # noqa: E402
 from preserve.stylize import load_model, stylize_tensor  # noqa: E402
-from preserve.visual import save_grid  # noqa: E402
+from preserve.visual import LABEL_WIDTH, save_grid  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SPIKE = 20.0  # a channel whose peak lies this many standard deviations out is a spike
@@ -109,11 +109,11 @@ def position_grid(model_files: list[Path], photo: Path, style: str, out: Path, s
               cell=size)
 
 
-def preview_cells(preview: Path, column: int, cell: int, pad: int = 4, label_w: int = 90) -> list[torch.Tensor]:
+def preview_cells(preview: Path, column: int, cell: int, pad: int = 4) -> list[torch.Tensor]:
     """The images of one column of a training preview (content, then one per style), as the trainer's
-    :func:`~preserve.visual.save_grid` laid them out: square ``cell``-px cells after a ``label_w`` label column."""
+    :func:`~preserve.visual.save_grid` laid them out: square ``cell``-px cells after its row-label column."""
     grid = load_image(preview).rgb
-    left = label_w + pad + column * (cell + pad)
+    left = LABEL_WIDTH + pad + column * (cell + pad)
     rows = (grid.shape[-2] - pad) // (cell + pad)
     return [grid[:, pad + r * (cell + pad):pad + r * (cell + pad) + cell, left:left + cell] for r in range(rows)]
 

@@ -39,11 +39,17 @@ import torch
 from common import machine, write_result
 
 from preserve.facezoom import FaceZoom, face_mask, zoom_faces
-from preserve.imageio import fit_size, load_image, resize
+from preserve.imageio import find_images, fit_size, load_image, resize
 from preserve.stylize import for_inference, load_model, stylize_tensor
 from preserve.styles import STYLE_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def at_side(path: Path, size: int) -> torch.Tensor:
+    """A photo as ``(3, H, W)`` with its longer side exactly ``size`` px."""
+    img = load_image(path, max_side=size).rgb
+    return resize(img, fit_size(tuple(img.shape[-2:]), size))
 
 
 def main() -> int:
@@ -71,8 +77,7 @@ def main() -> int:
         plain_s, zoom_s, zooms, detect_s, regions_s = [], [], [], [], []
         zoom.faces(torch.rand(3, 64, 64))  # loads the detector outside the timings
         for path in photos:
-            img = load_image(path, max_side=size).rgb
-            img = resize(img, fit_size(tuple(img.shape[-2:]), size))
+            img = at_side(path, size)
             stylize_tensor(net, img)  # warm-up for this shape
             t0 = time.perf_counter()
             out = stylize_tensor(net, img)
@@ -113,8 +118,7 @@ def stats_sides(args: argparse.Namespace) -> int:
     for size in args.sizes:
         cases = []
         for path in photos:
-            img = load_image(path, max_side=size).rgb
-            img = resize(img, fit_size(tuple(img.shape[-2:]), size))
+            img = at_side(path, size)
             boxes = zoom.faces(img)
             if len(boxes) == 0:
                 continue
@@ -163,10 +167,8 @@ def scores(args: argparse.Namespace, low: float = 0.8, shown_below: float = 0.99
     found: list[dict[str, Any]] = []
     crops: list[tuple[float, torch.Tensor, str]] = []
     data = ROOT / "runs" / "zoo-data"
-    for path in sorted(p for split in ("train", "tune") for p in (data / split).iterdir()
-                       if p.suffix.lower() in {".jpg", ".jpeg", ".png", ".webp"}):
-        img = load_image(path, max_side=size).rgb
-        img = resize(img, fit_size(tuple(img.shape[-2:]), size))
+    for path in find_images([data / "train", data / "tune"]):
+        img = at_side(path, size)
         det = detector.detect(img[None])[0]
         for box, score in zip(det.boxes.tolist(), det.scores.tolist()):
             width = box[2] - box[0]

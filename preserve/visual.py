@@ -13,6 +13,7 @@ from .atomic import atomic_write
 from .imageio import to_pil
 
 LABEL_HEIGHT = 18
+LABEL_WIDTH = 90  # the row-label column of save_grid, when there are row labels
 
 
 def save_grid(
@@ -32,7 +33,7 @@ def save_grid(
         cell = min(384, max((max(img.shape[-2:]) for row in rows for img in row), default=256))
     n_rows = len(rows)
     n_cols = max((len(r) for r in rows), default=0)
-    label_w = 90 if row_labels else 0
+    label_w = LABEL_WIDTH if row_labels else 0
     top = LABEL_HEIGHT if col_labels else 0
     width = label_w + n_cols * (cell + pad) + pad
     height = top + n_rows * (cell + pad) + pad
