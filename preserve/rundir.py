@@ -9,6 +9,7 @@ loop never asks which process it is on::
     RUN_DIR/.lock                the lock a running training holds (a second one into this folder refuses)
     RUN_DIR/config.json          the settings and the recipe, as given
     RUN_DIR/metrics.jsonl        one line per logged step: total, each term, speed
+    RUN_DIR/sessions.jsonl       one line per start or resume: the step, the time, the machine and device
     RUN_DIR/losses.png           those curves, drawn at the end of the run
     RUN_DIR/previews/*.png       the preview images stylized every N steps
     RUN_DIR/checkpoints/last.pt  model + optimiser + position in the data (atomic)
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
 
 from .atomic import FolderLock, atomic_torch_save, atomic_write_text
+from .machine import describe
 from .plots import plot_losses
 from .visual import save_grid
 
@@ -68,18 +71,24 @@ class RunDir:
         self.main = main
         self.checkpoint = self.path / "checkpoints" / "last.pt"
         self.metrics = self.path / "metrics.jsonl"
+        self.sessions = self.path / "sessions.jsonl"
         self.model = self.path / "model.pt"
         self._lock: FolderLock | None = None
         self._tb: Any = None
 
     # -- lifetime ---------------------------------------------------------------
-    def open(self, config: Mapping[str, Any], step: int, tensorboard: bool) -> "RunDir":
-        """Lock the folder, record the config, drop log lines past ``step`` (after a resume), open TensorBoard."""
+    def open(self, config: Mapping[str, Any], step: int, tensorboard: bool, device: str = "cpu") -> "RunDir":
+        """Lock the folder, record the config and this session (step, time, machine, ``device``), drop log lines
+        past ``step`` (after a resume), open TensorBoard."""
         if not self.main:
             return self
         self._lock = FolderLock(self.path).acquire()
         atomic_write_text(self.path / "config.json", json.dumps(dict(config), indent=2))
         self._trim_metrics(step)
+        session = {"step": step, "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                   "machine": describe(), "device": device}
+        with open(self.sessions, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(session) + "\n")
         if tensorboard:
             try:
                 from torch.utils.tensorboard import SummaryWriter
@@ -148,3 +157,27 @@ class RunDir:
             return
         keep = [ln for ln in self.metrics.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= step]
         atomic_write_text(self.metrics, "".join(ln + "\n" for ln in keep))
+
+    # -- reads ------------------------------------------------------------------
+    def history(self) -> dict[str, Any]:
+        """Steps and wall time of the run so far (the sum of logged step times), and how they split over the
+        machines it ran on (``sessions.jsonl``; a run folder from before that file counts as one unknown machine):
+        ``{"steps", "seconds", "machines": [{"machine", "device", "steps", "seconds"}, ...]}``."""
+        records = _jsonl(self.metrics)
+        sessions = _jsonl(self.sessions) or [{"step": 0, "machine": "unknown", "device": "unknown"}]
+        machines: dict[tuple[str, str], dict[str, Any]] = {}
+        previous = 0
+        for r in records:
+            # the steps of this record ran in the last session that started before its last step
+            session = [s for s in sessions if s["step"] < r["step"]][-1:] or sessions[:1]
+            key = (session[0]["machine"], session[0]["device"])
+            share = machines.setdefault(key, {"machine": key[0], "device": key[1], "steps": 0, "seconds": 0.0})
+            share["steps"] += r["step"] - previous
+            share["seconds"] += r["s_per_step"] * (r["step"] - previous)
+            previous = r["step"]
+        return {"steps": previous, "seconds": sum(m["seconds"] for m in machines.values()),
+                "machines": list(machines.values())}
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(ln) for ln in path.read_text().splitlines() if ln.strip()] if path.is_file() else []

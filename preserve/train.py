@@ -194,7 +194,7 @@ class Trainer:
         With several processes all of them train; the run folder writes only on the main one.
         """
         # -- open the run folder: lock it, record the config, trim the log after a resume ------------------
-        self.run.open(self.config.to_json(), self.step, self.config.tensorboard)
+        self.run.open(self.config.to_json(), self.step, self.config.tensorboard, device=str(self.device))
         try:
             # -- train, log, preview and checkpoint, one step per batch ---------------------------------------
             try:

@@ -80,6 +80,34 @@ def test_a_moved_run_folder_resumes_where_it_now_is(tmp_path):
     assert _logged_steps(tmp_path / "old") == [1, 2]
 
 
+def test_a_run_continued_on_another_machine_says_how_its_steps_split(tmp_path, monkeypatch):
+    """sessions.jsonl records each start and resume; history() splits steps and logged seconds over machines."""
+    import preserve.rundir
+
+    monkeypatch.setattr(preserve.rundir, "describe", lambda: "machine A")
+    Trainer(_config(tmp_path / "r", PHOTOS, steps=3, checkpoint_every=1)).fit()
+    monkeypatch.setattr(preserve.rundir, "describe", lambda: "machine B")
+    Trainer(_config(tmp_path / "r", PHOTOS, steps=5), resume=True).fit()
+    sessions = [json.loads(ln) for ln in (tmp_path / "r" / "sessions.jsonl").read_text().splitlines()]
+    assert [(s["step"], s["machine"], s["device"]) for s in sessions] == [(0, "machine A", "cpu"), (3, "machine B", "cpu")]
+    history = preserve.rundir.RunDir(tmp_path / "r").history()
+    assert [(m["machine"], m["steps"]) for m in history["machines"]] == [("machine A", 3), ("machine B", 2)]
+    logged = [json.loads(ln)["s_per_step"] for ln in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert history["steps"] == 5
+    assert history["seconds"] == pytest.approx(sum(logged))  # log_every=1: one line per step
+    assert history["machines"][0]["seconds"] == pytest.approx(sum(logged[:3]))
+
+
+def test_history_of_a_run_folder_from_before_sessions_were_recorded(tmp_path):
+    from preserve.rundir import RunDir
+
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps({"step": k, "s_per_step": 2.0}) + "\n"
+                                                    for k in (10, 20, 25)))
+    assert RunDir(tmp_path).history() == {"steps": 25, "seconds": 50.0, "machines": [
+        {"machine": "unknown", "device": "unknown", "steps": 25, "seconds": 50.0}]}
+    assert RunDir(tmp_path / "never-trained").history() == {"steps": 0, "seconds": 0.0, "machines": []}
+
+
 def test_resume_refuses_a_different_recipe(tmp_path):
     Trainer(_config(tmp_path / "r", PHOTOS, steps=1)).fit()
     changed = _config(tmp_path / "r", PHOTOS, steps=2)
