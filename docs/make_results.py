@@ -12,8 +12,13 @@ Both runs' models (``runs/zoo-plain``, ``runs/zoo-faces``) are converted to half
 would ship, and those files are evaluated on the evaluation split of ``preserve data build`` (never seen in
 training), at 512 px, for every style: style ratio, content loss, faces kept better by FaceNet and ArcFace
 (independent judges) and SFace (the training embedder), per skin-tone group, and the colour shift inside
-faces. The one-style models the package ships are evaluated on the same photos, for the two styles they
+faces. The retired one-style models (git history) are evaluated on the same photos, for the two styles they
 cover.
+
+Run folders do not outlast a machine, but the page describes every stage behind a model: each run's facts
+(steps, wall time, the machines its steps ran on, settings) go into ``docs/results/zoo_training.json``, which
+stands in for a run folder that is gone; the last ``preserve tune`` report is kept as
+``docs/results/zoo_tune.json`` the same way.
 """
 from __future__ import annotations
 
@@ -35,6 +40,8 @@ from preserve.evaluate import FACE_SIZES, evaluate, prepare_photos
 from preserve.facezoom import FaceZoom
 from preserve.faces.mtcnn import MTCNN
 from preserve.imageio import fit_size, load_image, resize
+from preserve.machine import short as machine
+from preserve.rundir import RunDir
 from preserve.skin import ITA_GROUPS
 from preserve.styles import STYLE_DIR, ship_model, strip_paths
 from preserve.stylize import load_model, stylize_tensor
@@ -47,6 +54,8 @@ import model_zoo  # noqa: E402 - the zoo's training script: its run folders and 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 TABLES = ROOT / "docs" / "results"
+TRAINING = TABLES / "zoo_training.json"  # the facts of every zoo run behind a model (run folders do not last)
+TUNE = TABLES / "zoo_tune.json"  # the last `preserve tune` report, copied from runs/zoo-tune
 DATA = ROOT / "runs" / "zoo-data"
 STYLES = ["great_wave", "starry_night", "the_scream", "woman_with_fan", "composition_viii", "cafe_terrace",
           "night_cafe", "moulin_de_la_galette"]
@@ -65,22 +74,22 @@ LEGACY = ["starry_night", "the_scream"]
 SHOWCASE = ["ctu_Male_23_1_1_1.jpg", "gcompris_explore_monuments_eiffelTower.jpg", "gcompris_erase_pika.jpg"]
 
 
-def machine() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores, no GPU"
-    return "unknown CPU"
-
-
 def run_facts(run: Path) -> dict[str, Any]:
-    """Steps, wall time (the sum of logged step times) and settings of a training run."""
-    config = json.loads((run / "config.json").read_text())
-    records = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines() if ln.strip()]
-    seconds, previous = 0.0, 0
-    for r in records:
-        seconds += r["s_per_step"] * (r["step"] - previous)
-        previous = r["step"]
-    return {"config": config, "steps": records[-1]["step"] if records else 0, "seconds": seconds}
+    """Steps, wall time (the sum of logged step times), the machines it ran on and settings of a training run."""
+    config = json.loads((run / "config.json").read_text().replace(f"{ROOT}{os.sep}", ""))  # paths as in the repo
+    return {"config": config, **RunDir(run).history(), "source": f"run folder runs/{run.name}"}
+
+
+def recorded_facts(run: Path, record: dict[str, Any]) -> dict[str, Any]:
+    """A run's facts from its folder when it is here (and then also into ``record``), else from ``record``:
+    the facts of every run behind a shipped model are committed (TRAINING), so a later stage can be evaluated
+    and documented on a machine that no longer holds the earlier stage's run folder."""
+    if (run / "metrics.jsonl").is_file():
+        record[run.name] = run_facts(run)
+    elif run.name not in record:
+        raise FileNotFoundError(f"{run} is missing and {TRAINING.relative_to(ROOT)} has no record of it: train it "
+                                "with benchmarks/model_zoo.py first")
+    return record[run.name]
 
 
 def stage_folders(runs: Path, variant: str, stage: int) -> list[Path]:
@@ -89,9 +98,9 @@ def stage_folders(runs: Path, variant: str, stage: int) -> list[Path]:
     return [model_zoo.run_folder(variant, s, runs) for s in model_zoo.lineage(stage)]
 
 
-def lineage_facts(folders: list[Path]) -> dict[str, Any]:
+def lineage_facts(folders: list[Path], record: dict[str, Any]) -> dict[str, Any]:
     """Each stage's facts, the last stage's config, and the steps and hours of all stages together."""
-    stages = [run_facts(f) for f in folders]
+    stages = [recorded_facts(f, record) for f in folders]
     return {"stages": stages, "config": stages[-1]["config"], "steps": sum(s["steps"] for s in stages),
             "seconds": sum(s["seconds"] for s in stages)}
 
@@ -103,20 +112,33 @@ def stages_text(facts: dict[str, Any]) -> str:
     return ", then ".join(parts)
 
 
-def half_precision_copies(runs: Path, folder: Path, stage: int,
-                          run_of: dict[str, str]) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
+def machines_text(facts: dict[str, Any]) -> str:
+    """Where a model's steps ran, over all its stages: 'AMD EPYC (avx512_bf16), 2 cores, ...: 800 steps, 1.2 h'."""
+    where: dict[str, list[float]] = {}
+    for stage in facts["stages"]:
+        for m in stage["machines"]:
+            name = m["machine"] if m["device"] in ("cpu", "unknown") else f"{m['machine']}, {m['device']}"
+            where.setdefault(name, [0, 0.0])
+            where[name][0] += m["steps"]
+            where[name][1] += m["seconds"]
+    return "; ".join(f"{name}: {steps:.0f} steps, {seconds / 3600:.1f} h" for name, (steps, seconds) in where.items())
+
+
+def half_precision_copies(runs: Path, folder: Path, stage: int, run_of: dict[str, str],
+                          record: dict[str, Any]) -> tuple[dict[str, Path], dict[str, dict[str, Any]]]:
     """Both runs' models in float16, as they would ship, as ``folder/plain.pt`` and ``folder/faces.pt``.
 
-    ``run_of`` names the zoo run (benchmarks/model_zoo.py ``--run``) behind each variant."""
+    ``run_of`` names the zoo run (benchmarks/model_zoo.py ``--run``) behind each variant; ``record`` holds the
+    committed facts of runs whose folders are gone (TRAINING)."""
     files, facts = {}, {}
     for variant in MODEL_FILES:
         folders = stage_folders(runs, run_of[variant], stage)
-        facts[variant] = {**lineage_facts(folders), "stage": stage}
+        facts[variant] = {**lineage_facts(folders, record), "stage": stage}
         run = folders[-1]
         saved = [f for f in (run / "model.pt", run / "checkpoints" / "last.pt") if f.is_file()]
         source = max(saved, key=lambda f: f.stat().st_mtime)  # a stopped run's checkpoint is newer than model.pt
         files[variant] = ship_model(source, folder / f"{variant}.pt", info={
-            "variant": variant, "steps": facts[variant]["steps"], "machine": machine(),
+            "variant": variant, "steps": facts[variant]["steps"], "machine": machines_text(facts[variant]),
             "paintings": {s: PAINTINGS[s].credit.replace("*", "") for s in STYLES}})
     return files, facts
 
@@ -325,7 +347,7 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
                + (f" Stage {f['stage']} went on from each file's own stage-1 weights (shipped at commit "
                   f"{model_zoo.STAGES[f['stage']]['from_commit']}) with a fresh optimiser, under the divergence "
                   "guard." if f["stage"] > 1 else "")),
-              f"- Machine: {machine()}; {f['seconds'] / 3600:.1f} h (two runs side by side, one thread each).",
+              f"- Machines: {machines_text(f)} (two runs side by side, one thread each).",
               "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
               (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
                "method and the comparison of the two files):"), "",
@@ -411,10 +433,14 @@ def legacy_table(legacy: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
-def tune_section(path: Path) -> list[str]:
-    if not path.is_file():
+def tune_section(fresh: Path) -> list[str]:
+    """The face-weight search: ``fresh`` (runs/zoo-tune/tune.json) when a tuning run is here, and then also
+    committed as TUNE; else the committed report."""
+    if fresh.is_file():
+        TUNE.write_text(fresh.read_text())
+    if not TUNE.is_file():
         return ["No tuning run yet (`preserve tune`, see the command above).", ""]
-    report = json.loads(path.read_text())
+    report = json.loads(TUNE.read_text())
     cfg = report["config"]
     lines = [(f"`preserve tune` branched `runs/{Path(cfg['run']).name}` at step {report['branch_step']} into one "
               f"branch per face weight plus one without the face term, {report['steps']} steps each, and judged "
@@ -460,7 +486,9 @@ def main() -> None:
     IMAGES.mkdir(parents=True, exist_ok=True)
     TABLES.mkdir(parents=True, exist_ok=True)
     keep = tempfile.TemporaryDirectory()
-    files, facts = half_precision_copies(args.runs, Path(keep.name), args.stage, run_of)
+    record = json.loads(TRAINING.read_text()) if TRAINING.is_file() else {}
+    files, facts = half_precision_copies(args.runs, Path(keep.name), args.stage, run_of, record)
+    TRAINING.write_text(json.dumps(record, indent=1) + "\n")
     manifest = json.loads((DATA / "manifest.json").read_text())
     data = (f"`preserve data build runs/zoo-data`: {manifest['counts']['train']} training photos "
             f"({', '.join(f'{k} {v}' for k, v in manifest['categories']['train'].items())}), decoded once at "
@@ -519,12 +547,10 @@ def main() -> None:
     status = ("These two models are the ones the package ships (`preserve/styles/paintings*.pt`); they replace "
               "the one-style `starry_night` and `the_scream` models (and their `-faces` twins), which stay in git "
               f"history at commit {LEGACY_COMMIT} (compared in 'Against the retired one-style models' below)." if args.ship else
-              "**These two models are not shipped.** At this length of training they paint each style's palette "
-              "but wash out the photo (pictures below): worse for a user than the one-style models the package "
-              "still ships (`starry_night`, `the_scream` and their `-faces` twins; last section). "
-              "`docs/make_results.py --ship` ships them once a longer run meets the goals.")
+              "**These two models are candidates, not shipped**: the package ships the models `docs/styles.md` "
+              "describes. `docs/make_results.py --ship` ships these once they are better for a user.")
     page = ["# Results: the model zoo", "",
-            "Generated by `python docs/make_results.py`; do not edit by hand. Machine: " + machine() + ".", "",
+            "Generated by `python docs/make_results.py`; do not edit by hand. Evaluated on: " + machine() + ".", "",
             status, "",
             "## How the models were made", "",
             "```bash",
@@ -547,9 +573,11 @@ def main() -> None:
                 f"{model_zoo.STAGES[args.stage]['from_commit']}, each run from its own, with a fresh optimiser and "
                 "the divergence guard" if args.stage > 1 else "")
              + f". Two runs share data ({data}), recipe, seed, batches and steps and differ only in "
-             f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step. Plain: {facts['plain']['steps']} steps in {facts['plain']['seconds'] / 3600:.1f} h; "
-             f"`-faces`: {facts['faces']['steps']} steps in {facts['faces']['seconds'] / 3600:.1f} h, side by "
-             "side with one thread each, batch 4 at 256 px, bf16 autocast."), "",
+             f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step. Plain: {facts['plain']['steps']} steps in "
+             f"{facts['plain']['seconds'] / 3600:.1f} h ({machines_text(facts['plain'])}); `-faces`: "
+             f"{facts['faces']['steps']} steps in {facts['faces']['seconds'] / 3600:.1f} h "
+             f"({machines_text(facts['faces'])}); side by side with one thread each, batch 4 at 256 px, bf16 "
+             "autocast."), "",
             (f"Evaluation: `preserve evaluate` on {len(photos)} of the {manifest['counts']['eval']} held-out "
              f"photos (`--every {args.every}`: one in {args.every}, by name) at {EVAL_SIZE} px ({faces} faces). The style ratio is the style loss of the stylized photos over "
              "that of the photos (same VGG-19 style term; 0 would be the painting's Gram statistics). Faces are "
