@@ -21,7 +21,7 @@ other half: two CPU cores cannot afford the thousands of steps a network needs f
 ``--stage 3`` is what stage 2 should have been: the same start and style weight at stage 1's rate, 1e-4,
 for plain and for ``faces-tone`` (the shipped ``-faces`` model's run). Stage 2's rate painted the same grey
 bars into flat skies in every style within 100 steps; 1e-4 did not, and painted stronger (docs/benchmarks.md,
-"Where the blotches start"). Its plain run began as that 500-step comparison branch::
+"Where the blotches start")::
 
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 3 --run plain --steps 6000 >> runs/logs/zoo3-plain.log 2>&1 &
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 3 --run faces-tone --steps 6000 >> runs/logs/zoo3-faces-tone.log 2>&1 &
