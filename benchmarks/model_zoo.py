@@ -102,19 +102,23 @@ PREVIEWS = [DATA / "eval" / "ctu_Male_23_1_1_1.jpg", DATA / "eval" / "gcompris_e
 # Stage 2 continues each run from the model stage 1 shipped (read from git history at this commit), at three
 # times the convolutions' rate and twice the style weight: the settings of the GPU run whose plain model cut
 # the worst style ratio from 0.585 to 0.216 (docs/benchmarks.md), now under the divergence guard.
-STAGE2 = {"from_commit": "a2e05d1", "lr": 3e-4, "style_weight": 1.0}
+STAGE2 = {"from_commit": "a2e05d1", "after": 1, "lr": 3e-4, "style_weight": 1.0}
 # Stage 3 also goes on from stage 1's shipped models (the -faces one trained with face_tone, shipped at this
 # commit), at stage 2's style weight but stage 1's rate: at 3e-4 the shared convolutions painted the same grey
 # bars into flat skies in every style within 100 steps; at 1e-4 they did not, and after 500 steps every style
 # was closer to its painting than stage 2's at 500 (docs/benchmarks.md, "Where the blotches start").
-STAGE3 = {"from_commit": "2490fc3", "lr": 1e-4, "style_weight": 1.0}
+STAGE3 = {"from_commit": "2490fc3", "after": 1, "lr": 1e-4, "style_weight": 1.0}
 STAGES = {2: STAGE2, 3: STAGE3}
 RUNS_OF_STAGE = {1: list(RUNS_OF), 2: ["plain", "faces"], 3: ["plain", "faces-tone"]}
 
 
 def lineage(stage: int) -> list[int]:
-    """The stages a model of ``stage`` went through, in order: every later stage goes on from stage 1."""
-    return [1] if stage == 1 else [1, stage]
+    """The stages a model of ``stage`` went through, in order: each later stage goes on from the models its
+    ``after`` stage shipped, so a run too long for one session continues as a new stage from what was shipped."""
+    chain = [stage]
+    while chain[0] != 1:
+        chain.insert(0, STAGES[chain[0]]["after"])
+    return chain
 
 
 def from_git(commit: str, path: str, out: Path) -> Path:
@@ -175,9 +179,10 @@ def main() -> int:
                              "faces-tone on faces down to 12 px (at face weight 1e5); the faces-* runs are stage 1 only")
     parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--stage", type=int, choices=[1, 2, 3], default=1,
+    parser.add_argument("--stage", type=int, choices=[1, *STAGES], default=1,
                         help="1: from the retired one-style model; 2 (lr 3e-4) and 3 (lr 1e-4): on from stage 1's "
-                             "shipped models at style weight 1.0")
+                             "shipped models at style weight 1.0; later stages: on from the models of the stage "
+                             "before, as shipped (STAGES)")
     args = parser.parse_args()
     if args.run not in RUNS_OF_STAGE[args.stage]:
         parser.error(f"stage {args.stage} trains {' and '.join(RUNS_OF_STAGE[args.stage])}, not {args.run}")

@@ -93,8 +93,8 @@ def recorded_facts(run: Path, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def stage_folders(runs: Path, variant: str, stage: int) -> list[Path]:
-    """The run folders of a variant's training, in order: stage 1, then the later stage asked for, which went on
-    from stage 1 (benchmarks/model_zoo.py)."""
+    """The run folders of a variant's training, in order: stage 1, then each later stage up to the one asked for,
+    each of which went on from the models the stage before it shipped (benchmarks/model_zoo.py)."""
     return [model_zoo.run_folder(variant, s, runs) for s in model_zoo.lineage(stage)]
 
 
@@ -344,9 +344,9 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
                "turns, one per step."),
               (f"- Warm start: the one-style `starry_night` model shipped until commit {LEGACY_COMMIT} (900 steps; "
                "its scale and shift copied to every style), both files from the same weights."
-               + (f" Stage {f['stage']} went on from each file's own stage-1 weights (shipped at commit "
-                  f"{model_zoo.STAGES[f['stage']]['from_commit']}) with a fresh optimiser, under the divergence "
-                  "guard." if f["stage"] > 1 else "")),
+               + "".join(f" Stage {s} went on from each file's own stage-{model_zoo.STAGES[s]['after']} weights "
+                         f"(shipped at commit {model_zoo.STAGES[s]['from_commit']}) with a fresh optimiser, under "
+                         "the divergence guard." for s in model_zoo.lineage(f["stage"])[1:])),
               f"- Machines: {machines_text(f)} (two runs side by side, one thread each).",
               "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
               (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
@@ -469,9 +469,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="evaluate only the first N held-out photos (a quick check)")
     parser.add_argument("--every", type=int, default=1, help="evaluate every Nth held-out photo (sorted by name)")
     parser.add_argument("--size", type=int, default=EVAL_SIZE, help="longer side of the photos when evaluating")
-    parser.add_argument("--stage", type=int, choices=[1, 2, 3], default=1,
-                        help="2 or 3: the models of benchmarks/model_zoo.py --stage N (runs/zooN-*), which went on "
-                             "from stage 1's")
+    parser.add_argument("--stage", type=int, choices=[1, *model_zoo.STAGES], default=1,
+                        help="a later stage: the models of benchmarks/model_zoo.py --stage N (runs/zooN-*), which "
+                             "went on from the models of the stages before it")
     parser.add_argument("--faces-run", choices=[r for r in model_zoo.RUNS_OF if r.startswith("faces")],
                         default="faces",
                         help="the zoo run behind the -faces model (benchmarks/model_zoo.py --run; stage 2 has "
@@ -569,9 +569,9 @@ def main() -> None:
              f"normalisation becomes every style's start), so the network carries the photo through from the "
              f"first step. Training: {stages_text(facts['plain'])} (lr: the convolutions'; each style's scale "
              f"and shift at {facts['plain']['config']['norm_lr']:g})"
-             + (f"; stage {args.stage} went on from the stage-1 models shipped at commit "
-                f"{model_zoo.STAGES[args.stage]['from_commit']}, each run from its own, with a fresh optimiser and "
-                "the divergence guard" if args.stage > 1 else "")
+             + "".join(f"; stage {s} went on from the stage-{model_zoo.STAGES[s]['after']} models shipped at "
+                       f"commit {model_zoo.STAGES[s]['from_commit']}, each run from its own, with a fresh optimiser "
+                       "and the divergence guard" for s in model_zoo.lineage(args.stage)[1:])
              + f". Two runs share data ({data}), recipe, seed, batches and steps and differ only in "
              f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step. Plain: {facts['plain']['steps']} steps in "
              f"{facts['plain']['seconds'] / 3600:.1f} h ({machines_text(facts['plain'])}); `-faces`: "
