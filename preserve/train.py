@@ -235,21 +235,29 @@ class Trainer:
                                     refresh=False)
                 if callback is not None:
                     callback(self.step, result)
+                terms = set(result.terms) | {"total"}
                 if _every(self.step, config.log_every) or self.step == self.total_steps:
-                    record = {"epoch": self.step / max(1, self.batches_per_epoch), **window.summary(),
-                              "skipped_images": len(self.skipped),
-                              "rollbacks": len(self.guard.events) if self.guard is not None else 0}
-                    self.run.log(self.step, record, set(result.terms) | {"total"})
+                    self.run.log(self.step, self._record(window), terms)
                 if _every(self.step, config.preview_every):
                     self.save_preview()
                 if _every(self.step, config.checkpoint_every) and self.step < self.total_steps:
                     self.run.save_checkpoint(self._state())
                 if _every(self.step, config.keep_every):
                     self.run.keep_checkpoint(self._state(), self.step)
+        except KeyboardInterrupt:
+            if window.values:  # the checkpoint fit() now writes holds these steps: log them too
+                self.run.log(self.step, self._record(window), terms)
+            raise
         finally:
             restore_sigterm()
             if bar is not None:
                 bar.close()
+
+    def _record(self, window: MetricsWindow) -> dict[str, Any]:
+        """One metrics.jsonl line: the window's means and speed, the epoch, skipped files and rollbacks."""
+        return {"epoch": self.step / max(1, self.batches_per_epoch), **window.summary(),
+                "skipped_images": len(self.skipped),
+                "rollbacks": len(self.guard.events) if self.guard is not None else 0}
 
     def train_step(self, images: torch.Tensor, inputs: Mapping[str, Any] | None = None,
                    style: int = 0) -> RecipeOutput:

@@ -179,6 +179,21 @@ def test_interrupt_writes_a_checkpoint(tmp_path):
     assert state["step"] == 3
 
 
+def test_an_interrupted_run_logs_the_steps_its_checkpoint_holds(tmp_path):
+    """Stopped between two log lines, the run logs the partial window, so metrics.jsonl (and the steps and hours
+    read from it) reaches the checkpoint's step instead of stopping at the last full window."""
+    def stop(step, result):
+        if step == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(_config(tmp_path / "i", PHOTOS, steps=10, log_every=2)).fit(callback=stop)
+    assert torch.load(tmp_path / "i" / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
+    assert _logged_steps(tmp_path / "i") == [2, 3]
+    Trainer(_config(tmp_path / "i", PHOTOS, steps=6, log_every=2), resume=True).fit()
+    assert _logged_steps(tmp_path / "i") == [2, 3, 4, 6]
+
+
 def test_sigterm_writes_a_checkpoint_like_ctrl_c(tmp_path):
     trainer = Trainer(_config(tmp_path / "t", PHOTOS, steps=10))
     before = signal.getsignal(signal.SIGTERM)
