@@ -26,6 +26,12 @@ bars into flat skies in every style within 100 steps; 1e-4 did not, and painted 
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 3 --run plain --steps 6000 >> runs/logs/zoo3-plain.log 2>&1 &
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 3 --run faces-tone --steps 6000 >> runs/logs/zoo3-faces-tone.log 2>&1 &
 
+``--stage 4`` continues from the stage-3 models as shipped (commit 0f688ce), with the same settings and a fresh
+optimiser; the next stage after it goes on from whatever stage 4 ships::
+
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 4 --run plain --steps 6000 >> runs/logs/zoo4-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 4 --run faces-tone --steps 6000 >> runs/logs/zoo4-faces-tone.log 2>&1 &
+
 ``--stage 2`` continues both runs from the models stage 1 shipped (``runs/zoo2-{plain,faces}``, each from its
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at
 3e-4 and style weight 1.0 (docs/benchmarks.md, "The model zoo on one GPU")::
@@ -108,8 +114,11 @@ STAGE2 = {"from_commit": "a2e05d1", "after": 1, "lr": 3e-4, "style_weight": 1.0}
 # bars into flat skies in every style within 100 steps; at 1e-4 they did not, and after 500 steps every style
 # was closer to its painting than stage 2's at 500 (docs/benchmarks.md, "Where the blotches start").
 STAGE3 = {"from_commit": "2490fc3", "after": 1, "lr": 1e-4, "style_weight": 1.0}
-STAGES = {2: STAGE2, 3: STAGE3}
-RUNS_OF_STAGE = {1: list(RUNS_OF), 2: ["plain", "faces"], 3: ["plain", "faces-tone"]}
+# Stage 4 goes on from the stage-3 models as shipped (1209 steps; their run folders did not outlast the session),
+# at stage 3's settings: run folders do not survive a session here, so each session's training ships or is lost.
+STAGE4 = {"from_commit": "0f688ce", "after": 3, "lr": 1e-4, "style_weight": 1.0}
+STAGES = {2: STAGE2, 3: STAGE3, 4: STAGE4}
+RUNS_OF_STAGE = {1: list(RUNS_OF), 2: ["plain", "faces"], 3: ["plain", "faces-tone"], 4: ["plain", "faces-tone"]}
 
 
 def lineage(stage: int) -> list[int]:
