@@ -77,8 +77,9 @@ def test_finds_the_small_face_and_zooms_it_to_the_target_width(small_face):
 def test_zoomed_faces_match_the_whole_image_stylized_at_that_zoom(net, small_face):
     """The regions run with the whole zoomed image's instance-norm statistics, so inside the mask they are
     what stylizing the whole image at that zoom and scaling it back gives. (With each region's own
-    statistics they differ by about 0.06 on average here, 10 times this tolerance; the measured mean is
-    0.004, from the region borders' padding.)"""
+    statistics they differed by about 0.06 on average here with the stage-1 model, 6 times this tolerance;
+    the measured mean is 0.004 with that model and 0.006 with the stage-3 one, whose strokes are stronger,
+    from the region borders' padding.)"""
     img, boxes = small_face
     zoom = FaceZoom().zoom_for(boxes)
     base = stylize_tensor(net, img)
@@ -88,7 +89,7 @@ def test_zoomed_faces_match_the_whole_image_stylized_at_that_zoom(net, small_fac
     mask = face_mask(boxes, h, w)[0]
     core, outside = mask > 0.999, mask == 0
     assert core.sum() > 200
-    assert float((out - whole)[:, core].abs().mean()) < 0.006
+    assert float((out - whole)[:, core].abs().mean()) < 0.01
     assert torch.equal(out[:, outside], base[:, outside])  # nothing changes away from the faces
 
 
