@@ -77,8 +77,8 @@ SHOWCASE = ["ctu_Male_23_1_1_1.jpg", "gcompris_explore_monuments_eiffelTower.jpg
 def run_facts(run: Path) -> dict[str, Any]:
     """Steps, wall time (the sum of logged step times), the machines it ran on and settings of a training run."""
     config = json.loads((run / "config.json").read_text().replace(f"{ROOT}{os.sep}", ""))  # paths as in the repo
-    history = RunDir(run).history()
-    checkpoint = RunDir(run).checkpoint
+    folder = RunDir(run)
+    history, checkpoint = folder.history(), folder.checkpoint
     step = torch.load(checkpoint, map_location="cpu", weights_only=True)["step"] if checkpoint.is_file() else 0
     if step > history["steps"] and history["machines"]:
         # steps after the last log line, in a run stopped before the trainer logged its last partial window:

@@ -226,6 +226,7 @@ class Trainer:
                 result = self.train_step(batch.images, batch.inputs, style)
                 self.step += 1
                 logged = {"total": float(result.total.detach()), **result.means(), **result.stats}
+                terms = set(result.terms) | {"total"}  # set with the window, which an interrupt may log
                 if len(self.style_names) > 1:  # each term per style too: 'style@the_scream'
                     logged.update({f"{k}@{self.style_names[style]}": v for k, v in result.means().items()})
                 window.add(distributed.mean_across(self.dist, logged), len(batch) * self.dist.world_size)
@@ -235,7 +236,6 @@ class Trainer:
                                     refresh=False)
                 if callback is not None:
                     callback(self.step, result)
-                terms = set(result.terms) | {"total"}
                 if _every(self.step, config.log_every) or self.step == self.total_steps:
                     self.run.log(self.step, self._record(window), terms)
                 if _every(self.step, config.preview_every):

@@ -194,6 +194,15 @@ def test_an_interrupted_run_logs_the_steps_its_checkpoint_holds(tmp_path):
     assert _logged_steps(tmp_path / "i") == [2, 3, 4, 6]
 
 
+def test_a_run_interrupted_in_its_first_step_logs_that_step(tmp_path):
+    def stop(step, result):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        Trainer(_config(tmp_path / "i", PHOTOS, steps=10, log_every=2)).fit(callback=stop)
+    assert _logged_steps(tmp_path / "i") == [1]
+
+
 def test_sigterm_writes_a_checkpoint_like_ctrl_c(tmp_path):
     trainer = Trainer(_config(tmp_path / "t", PHOTOS, steps=10))
     before = signal.getsignal(signal.SIGTERM)
