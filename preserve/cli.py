@@ -84,12 +84,16 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--creep-factor", type=float, metavar="F",
                    help="the same rollback when the losses of the last 16 steps have crept up to a median of F "
                         "times their styles' baselines (default 2; 0: not watched)")
+    p.add_argument("--ema", type=float, metavar="DECAY",
+                   help="keep a moving average of the weights (e.g. 0.995: about the last 200 steps) and save it as "
+                        "model.pt; smooths the turn-by-turn drift of a multi-style network. May be turned on when "
+                        "resuming: the average then starts there")
     p.set_defaults(func=_cmd_train)
 
 
 TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "lr", "norm_lr", "seed", "network",
                  "width", "bf16", "workers", "compile", "log_every", "checkpoint_every", "keep_every", "init", "preview_every",
-                 "preview_images", "tensorboard", "progress", "spike_factor", "creep_factor")
+                 "preview_images", "tensorboard", "progress", "spike_factor", "creep_factor", "ema")
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

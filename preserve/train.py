@@ -17,6 +17,11 @@ and step come from that run's checkpoint and training goes on with this run's
 recipe. With the same data, batch and seed, the branch sees exactly the batches
 the other run saw after that step, so the two differ only in their recipes
 (this is how the face-preserving reference models are compared with the plain ones).
+``ema=DECAY`` keeps an exponential moving average of the weights beside them
+(:class:`torch.optim.swa_utils.AveragedModel`); ``model.pt``, the previews and
+a checkpoint opened as a model are the average. A multi-style network trains
+its styles in turn, so its last weights lean towards the last styles it
+trained; the average over many turns does not.
 ``init=MODEL.pt`` (a model file, not a checkpoint) warm-starts instead: the
 weights only, from step 0 with a fresh optimiser. A one-style model warm-starts
 a multi-style network of the same shape (``johnson`` -> ``johnson-multi``):
@@ -40,6 +45,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 
 from . import distributed
@@ -88,6 +94,7 @@ class TrainConfig:
     deterministic: bool = False
     spike_factor: float = 10.0  # a step whose loss is this many times its style's recent median rolls back; 0: off
     creep_factor: float = 2.0  # losses whose recent median is this many times their baseline roll back; 0: off
+    ema: float | None = None  # decay of a moving average of the weights, which model.pt then holds; None: off
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -118,6 +125,8 @@ class Trainer:
             raise ValueError(f"--spike-factor must be 0 (no guard) or a positive factor, got {config.spike_factor}")
         if not (config.creep_factor == 0 or config.creep_factor > 1):
             raise ValueError(f"--creep-factor must be 0 (not watched) or above 1, got {config.creep_factor}")
+        if config.ema is not None and not 0 < config.ema < 1:
+            raise ValueError(f"--ema must be a decay between 0 and 1 (such as 0.995), got {config.ema}")
         if config.steps is None and config.epochs < 1:
             raise ValueError(f"--epochs must be at least 1, got {config.epochs}")
         for folder in (self.out, *self.out.parents):
@@ -179,6 +188,7 @@ class Trainer:
                 self.guard.baselines = {int(k): v for k, v in json.loads(self._saved.get("loss_baselines", "{}")).items()}
             if config.init and not resume and self.step >= self.total_steps:
                 raise ValueError(f"the run is already at step {self.step}; ask for more --steps than that")
+        self.ema = self._averaged(self._saved if resume else None)
         forward: torch.nn.Module = self.model
         if self.dist.enabled:  # built after loading: DDP starts every process from rank 0's weights
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -209,7 +219,7 @@ class Trainer:
             self.save_preview()
             self.run.finish(self.skipped)
             if self.dist.is_main:
-                save_model(self.model, self.run.model, recipe=self.config.recipe, steps=self.step,
+                save_model(self.final_model(), self.run.model, recipe=self.config.recipe, steps=self.step,
                            image_size=self.config.image_size)
         finally:
             self.run.close()  # after the final preview, so it lands in the same TensorBoard event file
@@ -288,10 +298,14 @@ class Trainer:
             what = "spiked" if event["reason"] == "spike" else "crept up over its baseline"
             print(f"preserve: the loss {what} at step {event['step']} ({loss:.4g}); rolled back to the weights of "
                   f"step {event['restored_step']}, learning rates halved to {event['lr']}", file=sys.stderr)
+            if self.ema is not None:  # the average holds the weights rolled away from: start it again
+                self.ema.n_averaged.zero_()
             return result
         self.optimizer.zero_grad(set_to_none=True)
         result.total.backward()
         self.optimizer.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         if self.guard is not None:
             self.guard.accept(style, loss, self.step + 1, self.model, self.optimizer)
         return result
@@ -349,12 +363,28 @@ class Trainer:
         """Stylize the preview images with the current network into ``previews/step_N.png``."""
         if self._previews is None or not self.dist.is_main:
             return None
-        self.model.eval()
+        model = self.final_model()
+        model.eval()
         x = self._previews.to(self.device)
         with self.autocast():
-            rows = [self._paint(self.model, x, torch.full((x.shape[0],), s, device=self.device)).float()
+            rows = [self._paint(model, x, torch.full((x.shape[0],), s, device=self.device)).float()
                     .clamp(0, 1).cpu() for s in range(len(self.style_names))]
         return self.run.save_preview(self.step, self._previews, rows, self.style_names)
+
+    def final_model(self) -> torch.nn.Module:
+        """The network ``model.pt`` gets: the moving average of the weights with ``ema``, else the weights."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def _averaged(self, saved: Mapping[str, Any] | None) -> AveragedModel | None:
+        """The moving average of the weights (``config.ema``), continued from a resumed checkpoint's, or
+        started at the current weights (a new run, a branch, or a run that turns ``--ema`` on when resumed)."""
+        if self.config.ema is None:
+            return None
+        ema = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(self.config.ema), use_buffers=True)
+        if saved is not None and "ema" in saved:
+            ema.module.load_state_dict(saved["ema"])
+            ema.n_averaged.fill_(int(saved["ema_steps"]))
+        return ema
 
     def _paint(self, net: Callable[..., torch.Tensor], x: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         """``net`` on ``x``, image ``i`` painted in style ``index[i]`` (a one-style network takes no style)."""
@@ -375,6 +405,8 @@ class Trainer:
             "skipped": json.dumps(self.skipped),
             "rollbacks": json.dumps(self.guard.events if self.guard is not None else []),
             "loss_baselines": json.dumps(self.guard.baselines if self.guard is not None else {}),
+            **({"ema": self.ema.module.state_dict(), "ema_steps": int(self.ema.n_averaged)}
+               if self.ema is not None else {}),
         }
 
     def _progress_bar(self) -> Any:
@@ -484,7 +516,7 @@ def read_checkpoint(path: Path, option: str, *, model_files: bool = False) -> di
         saved = {"model": saved["state_dict"], "step": 0}
     elif not isinstance(saved, dict) or saved.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{option}: {path} is not a preserve training checkpoint (checkpoints/*.pt of a run)")
-    bad = non_finite(saved["model"])
+    bad = non_finite(saved["model"]) + non_finite(saved.get("ema", {}))
     if bad:
         raise CheckpointError(f"{option}: {path} holds non-finite weights ({bad[0]}, ...)")
     return saved

@@ -108,6 +108,52 @@ def test_history_of_a_run_folder_from_before_sessions_were_recorded(tmp_path):
     assert RunDir(tmp_path / "never-trained").history() == {"steps": 0, "seconds": 0.0, "machines": []}
 
 
+def _ema(states, decay):
+    """The moving average of ``states`` (one state dict per step, in order), computed here step by step."""
+    average = None
+    for state in states:
+        average = dict(state) if average is None else {k: decay * average[k] + (1 - decay) * v for k, v in state.items()}
+    return average
+
+
+def test_ema_model_file_holds_the_moving_average_of_the_weights(tmp_path):
+    trainer = Trainer(_config(tmp_path / "e", PHOTOS, steps=5, lr=1e-3, ema=0.6))
+    states = []
+    trainer.fit(callback=lambda step, result: states.append(
+        {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}))
+    expected, saved = _ema(states, 0.6), load_model(tmp_path / "e" / "model.pt").state_dict()
+    for name, value in saved.items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)
+    assert any(not torch.allclose(saved[k], states[-1][k]) for k in saved)  # not the last weights
+    checkpoint = torch.load(tmp_path / "e" / "checkpoints" / "last.pt", weights_only=True)
+    assert checkpoint["ema_steps"] == 5
+    for name, value in load_model(tmp_path / "e" / "checkpoints" / "last.pt").state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)  # a checkpoint opens as its average
+
+
+def test_ema_resumes_with_its_average_and_can_be_turned_on_when_resuming(tmp_path):
+    Trainer(_config(tmp_path / "a", PHOTOS, steps=6, ema=0.7)).fit()
+    Trainer(_config(tmp_path / "b", PHOTOS, steps=3, ema=0.7)).fit()
+    Trainer(_config(tmp_path / "b", PHOTOS, steps=6, ema=0.7), resume=True).fit()
+    _assert_same_model(tmp_path / "a", tmp_path / "b")
+
+    Trainer(_config(tmp_path / "c", PHOTOS, steps=3)).fit()  # no average until the resume turns it on
+    late = Trainer(_config(tmp_path / "c", PHOTOS, steps=6, ema=0.7), resume=True)
+    states = []
+    late.fit(callback=lambda step, result: states.append(
+        {k: v.detach().clone() for k, v in late.model.state_dict().items()}))
+    expected = _ema(states, 0.7)  # steps 4-6 only: the average starts at the resume
+    for name, value in load_model(tmp_path / "c" / "model.pt").state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)
+    assert torch.load(tmp_path / "c" / "checkpoints" / "last.pt", weights_only=True)["ema_steps"] == 3
+
+
+def test_a_bad_ema_decay_is_refused(tmp_path):
+    for decay in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match="--ema"):
+            Trainer(_config(tmp_path / "x", PHOTOS, ema=decay))
+
+
 def test_resume_refuses_a_different_recipe(tmp_path):
     Trainer(_config(tmp_path / "r", PHOTOS, steps=1)).fit()
     changed = _config(tmp_path / "r", PHOTOS, steps=2)

@@ -5,7 +5,8 @@ A model file is a plain ``torch.save`` dict (loads with ``weights_only=True``):
 networks were registered have none and are ``johnson``), ``state_dict``, the
 network's ``config`` (its options, style names included) and the training
 ``recipe`` (JSON strings), ``steps`` and ``image_size``. :func:`load_model`
-also reads a training checkpoint (``checkpoints/*.pt``). It refuses files
+also reads a training checkpoint (``checkpoints/*.pt``; the moving average of
+its weights, when the run kept one with ``--ema``). It refuses files
 that are not model files, weights that are not finite, and settings that do
 not fit the weights, each with a :class:`ModelFileError` naming the file.
 """
@@ -73,7 +74,7 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
             config = json.loads(state["network_config"])
         else:  # checkpoints written before networks were registered: a TransformerNet of the run's width
             config = {"width": json.loads(state["config"]).get("width", 32)}
-        weights = state["model"]
+        weights = state.get("ema", state["model"])  # a run with --ema: its average, as its model.pt gets
     else:
         raise ModelFileError(f"{p}: not a preserve model file (keys: {sorted(state)[:6]})")
     bad = non_finite(weights)
