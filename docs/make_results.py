@@ -79,13 +79,15 @@ def run_facts(run: Path) -> dict[str, Any]:
     config = json.loads((run / "config.json").read_text().replace(f"{ROOT}{os.sep}", ""))  # paths as in the repo
     folder = RunDir(run)
     history, checkpoint = folder.history(), folder.checkpoint
-    step = torch.load(checkpoint, map_location="cpu", weights_only=True)["step"] if checkpoint.is_file() else 0
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True) if checkpoint.is_file() else {}
+    step = saved.get("step", 0)
     if step > history["steps"] and history["machines"]:
         # steps after the last log line, in a run stopped before the trainer logged its last partial window:
         # they ran on the last machine; their seconds were never logged
         history["machines"][-1]["steps"] += step - history["steps"]
         history["steps"] = step
-    return {"config": config, **history, "source": f"run folder runs/{run.name}"}
+    averaged = {"ema_from_step": step - int(saved["ema_steps"])} if "ema_steps" in saved else {}
+    return {"config": config, **history, **averaged, "source": f"run folder runs/{run.name}"}
 
 
 def recorded_facts(run: Path, record: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +120,15 @@ def stages_text(facts: dict[str, Any]) -> str:
     parts = [f"{s['steps']}{' steps' if i == 0 else ''} at lr {s['config']['lr']:g} and style weight "
              f"{s['config']['recipe']['style']['weight']:g}" for i, s in enumerate(facts["stages"])]
     return ", then ".join(parts)
+
+
+def average_text(facts: dict[str, Any]) -> str:
+    """How a model's weights were averaged (``--ema``), in words; '' when they were not."""
+    last = facts["stages"][-1]
+    if last["config"].get("ema") is None or "ema_from_step" not in last:
+        return ""
+    return (f"the file holds the moving average of the last stage's weights (decay {last['config']['ema']:g}, "
+            f"from its step {last['ema_from_step']}), not its last step's")
 
 
 def machines_text(facts: dict[str, Any]) -> str:
@@ -354,7 +365,8 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
                "its scale and shift copied to every style), both files from the same weights."
                + "".join(f" Stage {s} went on from each file's own stage-{model_zoo.STAGES[s]['after']} weights "
                          f"(shipped at commit {model_zoo.STAGES[s]['from_commit']}) with a fresh optimiser, under "
-                         "the divergence guard." for s in model_zoo.lineage(f["stage"])[1:])),
+                         "the divergence guard." for s in model_zoo.lineage(f["stage"])[1:])
+               + (f" {average_text(f)[0].upper()}{average_text(f)[1:]}." if average_text(f) else "")),
               f"- Machines: {machines_text(f)} (two runs side by side, one thread each).",
               "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
               (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
@@ -580,6 +592,8 @@ def main() -> None:
              + "".join(f"; stage {s} went on from the stage-{model_zoo.STAGES[s]['after']} models shipped at "
                        f"commit {model_zoo.STAGES[s]['from_commit']}, each run from its own, with a fresh optimiser "
                        "and the divergence guard" for s in model_zoo.lineage(args.stage)[1:])
+             + "".join(f"; the {v if v == 'plain' else '`-faces`'} {average_text(facts[v])}" for v in MODEL_FILES
+                       if average_text(facts[v]))
              + f". Two runs share data ({data}), recipe, seed, batches and steps and differ only in "
              f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step. Plain: {facts['plain']['steps']} steps in "
              f"{facts['plain']['seconds'] / 3600:.1f} h ({machines_text(facts['plain'])}); `-faces`: "

@@ -362,6 +362,23 @@ def test_a_loss_spike_rolls_back_to_a_snapshot_and_halves_the_learning_rate(tmp_
     assert json.loads(saved["rollbacks"]) == [event]
 
 
+def test_after_a_rollback_the_moving_average_starts_again_from_the_restored_weights(tmp_path):
+    trainer = Trainer(_config(tmp_path / "s", PHOTOS, steps=12, lr=1e-3, checkpoint_every=100, ema=0.6))
+    states = {}
+
+    def wreck_after_step_9(step, result):
+        states[step] = {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+        if step == 9:
+            with torch.no_grad():
+                trainer.model.out.conv.weight.mul_(1e3)
+
+    trainer.fit(callback=wreck_after_step_9)
+    assert [e["step"] for e in trainer.guard.events] == [10]
+    expected = _ema([states[11], states[12]], 0.6)  # steps 11 and 12: nothing of the wrecked weights
+    for name, value in load_model(tmp_path / "s" / "model.pt").state_dict().items():
+        torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)
+
+
 def test_a_loss_that_creeps_up_without_spiking_rolls_back_to_a_healthy_snapshot(tmp_path):
     """Losses that climb a little every step: no step is a spike, but the creep rule sees the climb; the run
     goes back to a snapshot from before it, halves its rates, and keeps its baseline across a resume."""
