@@ -126,13 +126,16 @@ def test_ship_model_takes_a_training_checkpoint_of_a_multi_style_run(tmp_path):
     (data / "dog.jpg").write_bytes((PHOTOS / "dog.jpg").read_bytes())
     paintings = [str(STYLES / "starry_night.jpg"), str(STYLES / "the_scream.jpg")]
     config = build_config([str(data)], tmp_path / "run", style=paintings, network="fast", width=8, image_size=64,
-                          batch_size=1, steps=2, checkpoint_every=1, preview_every=0, progress=False)
+                          batch_size=1, steps=3, checkpoint_every=1, preview_every=0, progress=False, ema=0.5)
     Trainer(config, device="cpu").fit()
     checkpoint = tmp_path / "run" / "checkpoints" / "last.pt"
-    step = torch.load(checkpoint, weights_only=True)["step"]
-    shipped = ship_model(checkpoint, tmp_path / "two.pt", info={"steps": step})
+    saved = torch.load(checkpoint, weights_only=True)
+    shipped = ship_model(checkpoint, tmp_path / "two.pt", info={"steps": saved["step"]})
     state = torch.load(shipped, weights_only=True)
-    assert state["steps"] == step and "/" not in state["recipe"]
+    assert state["steps"] == saved["step"] and "/" not in state["recipe"]
+    for name, value in state["state_dict"].items():  # the run's moving average ships, not its last weights
+        torch.testing.assert_close(value, saved["ema"][name].half(), msg=name)
+    assert any(not torch.allclose(saved["ema"][k], saved["model"][k]) for k in saved["model"])
     net = load_model(shipped)
     assert net.style_names == ["starry_night", "the_scream"]
     x = load_image(PHOTOS / "coffee.jpg", max_side=64).rgb

@@ -39,6 +39,12 @@ def non_finite(weights: dict[str, torch.Tensor]) -> list[str]:
     return [k for k, v in weights.items() if v.is_floating_point() and not torch.isfinite(v).all()]
 
 
+def checkpoint_weights(checkpoint: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The weights a training checkpoint stands for as a model: the moving average of its weights when the
+    run kept one (``--ema``), as its ``model.pt`` gets, else its last step's."""
+    return checkpoint.get("ema", checkpoint["model"])
+
+
 def save_model(net: Network, path: str | os.PathLike[str], *, recipe: dict[str, Any] | None = None,
                steps: int = 0, image_size: int | None = None) -> Path:
     """Write a model file that :func:`load_model` (and ``torch.load(..., weights_only=True)``) reads."""
@@ -74,7 +80,7 @@ def load_model(path: str | os.PathLike[str], device: str | torch.device = "cpu")
             config = json.loads(state["network_config"])
         else:  # checkpoints written before networks were registered: a TransformerNet of the run's width
             config = {"width": json.loads(state["config"]).get("width", 32)}
-        weights = state.get("ema", state["model"])  # a run with --ema: its average, as its model.pt gets
+        weights = checkpoint_weights(state)
     else:
         raise ModelFileError(f"{p}: not a preserve model file (keys: {sorted(state)[:6]})")
     bad = non_finite(weights)

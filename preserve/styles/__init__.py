@@ -99,12 +99,12 @@ def ship_model(model_file: str | os.PathLike[str], out: str | os.PathLike[str], 
     weights in ``dtype``, recipe paths cut to file names (so no path of the training machine ships), and
     ``info`` (data, machine, steps) added."""
     from ..atomic import atomic_torch_save
-    from ..models.io import MODEL_FORMAT
+    from ..models.io import MODEL_FORMAT, checkpoint_weights
 
     state = torch.load(model_file, map_location="cpu", weights_only=True)
     if "state_dict" not in state and {"model", "network_config", "config"} <= set(state):
         run = json.loads(state["config"])
-        state = {"format": MODEL_FORMAT, "network": state.get("network", "johnson"), "state_dict": state.get("ema", state["model"]),
+        state = {"format": MODEL_FORMAT, "network": state.get("network", "johnson"), "state_dict": checkpoint_weights(state),
                  "config": state["network_config"], "recipe": json.dumps(run.get("recipe", {})),
                  "steps": int(state["step"]), "image_size": run.get("image_size")}
     if "state_dict" not in state:
