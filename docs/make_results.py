@@ -23,6 +23,7 @@ stands in for a run folder that is gone; the last ``preserve tune`` report is ke
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import statistics
@@ -428,6 +429,23 @@ def per_style_table(summaries: dict[str, Any], rows: dict[str, list[dict[str, An
     return lines + [""]
 
 
+def face_cost_table() -> list[str]:
+    """Where the face terms cost style: the `-faces`/plain style ratio on the photos with faces and on those
+    without, per style (from ``docs/results/STYLE_photos.csv``, which ``preserve evaluate`` writes)."""
+    lines = ["| style | photos with faces | `-faces`/plain there | photos without | `-faces`/plain there |",
+             "|---|---|---|---|---|"]
+    for s in STYLES:
+        with open(TABLES / f"{s}_photos.csv") as fh:
+            photos = list(csv.DictReader(fh))
+        cells = []
+        for subset in ([r for r in photos if int(r["faces"])], [r for r in photos if not int(r["faces"])]):
+            ratio = (sum(float(r["faces/style"]) for r in subset) / sum(float(r["plain/style"]) for r in subset)
+                     if subset else None)
+            cells += [str(len(subset)), "-" if ratio is None else f"{ratio:.3f}"]
+        lines.append(f"| {s} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def group_table(summaries: dict[str, Any], by: str) -> list[str]:
     """Faces kept better per group (``by``: ``skin_tone`` or ``face_size``), each judge's worst style."""
     order, title = {"skin_tone": (ITA_GROUPS, "skin tone (ITA)"), "face_size": (FACE_SIZES, "face width")}[by]
@@ -529,7 +547,9 @@ def main() -> None:
             summaries[style] = evaluate([str(files["plain"]), str(files["faces"])], [], out, style=image,
                                         style_name=style, prepared=prepared)
             (TABLES / f"{style}_summary.json").write_text(json.dumps(summaries[style], indent=2))
-            (TABLES / f"{style}_faces.csv").write_text((out / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
+            for table in ("faces", "photos"):
+                (TABLES / f"{style}_{table}.csv").write_text(
+                    (out / f"{table}.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
             rows[style] = json.loads((out / "faces.json").read_text())
             if style == "great_wave":
                 for kind in ("gallery", "histogram", "distances"):
@@ -612,6 +632,9 @@ def main() -> None:
             (f"The paper (Ferguson, Fig. 11) reports the face loss worse with preservation for {PAPER['mosaic']} % "
              f"of faces (mosaic) and {PAPER['manga']} % (manga); the column 'kept worse' is the same count here, "
              "by the independent judges."), "",
+            ("Where the face terms cost style: the same ratio of mean style losses, `-faces` over plain, on the "
+             "evaluated photos with a face and on those without (`docs/results/*_photos.csv`):"), "",
+            *face_cost_table(),
             "## Per skin tone", "",
             (f"Skin-tone groups of the {faces} held-out faces (ITA groups of Chardon et al.) and, for each judge, "
              f"the lowest share of faces kept better over the eight styles. Groups under {MIN_GROUP} faces are "

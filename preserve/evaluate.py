@@ -23,7 +23,9 @@ With a style image, each model's content loss and *style ratio* are reported
 too: the mean style loss of its stylized photos divided by the mean style
 loss of the unstylized photos, with the same style term and style image
 (0: the painting's Gram statistics reached exactly; 1: no closer than the
-photo). ``latency_512_ms`` is each model's time for one 512 x 512 image on
+photo). ``photos.csv`` then gives each photo's losses: its face count, the
+photo's own style loss and each model's content and style loss, so a ratio can
+be taken over any subset (photos with faces, say). ``latency_512_ms`` is each model's time for one 512 x 512 image on
 the default stylize path. With ``face_zoom``, every model stylizes with
 :class:`~preserve.facezoom.FaceZoom` (small faces zoomed), as ``preserve
 stylize --face-zoom`` does.
@@ -157,6 +159,7 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     losses: dict[str, dict[str, list[float]]] = {n: {"content": [], "style": []} for n in names}
     gallery: list[list[torch.Tensor]] = []
     photo_style: list[float] = []  # the style loss of each unstylized photo, the style ratio's denominator
+    per_photo: list[dict[str, Any]] = []  # photos.csv: each photo's losses
     for item in prepared.items:
         img, boxes, marks = item["img"], item["boxes"], item["marks"]
         outs = {n: stylize_tensor(net, img) for n, net in nets.items()}
@@ -165,10 +168,12 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
         if loss_recipe is not None:
             with torch.no_grad():
                 photo_style.append(float(loss_recipe(img[None], img[None]).raw["style"][0]))
+                per_photo.append({"photo": str(item["path"]), "faces": len(boxes), "photo/style": photo_style[-1]})
                 for n, o in outs.items():
                     r = loss_recipe(o[None], img[None])
                     losses[n]["content"].append(float(r.raw["content"][0]))
                     losses[n]["style"].append(float(r.raw["style"][0]))
+                    per_photo[-1].update({f"{n}/content": losses[n]["content"][-1], f"{n}/style": losses[n]["style"][-1]})
         if len(boxes) == 0:
             continue
         index = torch.zeros(len(boxes), dtype=torch.long)
@@ -206,6 +211,8 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     summary["photos"] = prepared.files - len(prepared.unreadable)
     summary["unreadable_photos"] = prepared.unreadable
     _write(out_dir, rows, summary, names, judges, gallery)
+    if per_photo:
+        _write_csv(out_dir / "photos.csv", per_photo)
     return summary
 
 
@@ -285,16 +292,21 @@ def _by_group(rows: list[dict[str, Any]], key: str, order: list[str], name: str,
     return groups
 
 
+def _write_csv(path: Path, rows: list[dict[str, Any]], fields: list[str] | None = None) -> None:
+    """``rows`` as a CSV file with a header (``fields``; default: the first row's keys, in order)."""
+    with open(path, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields or list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def _write(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any], names: list[str], judges: list[str],
            gallery: list[list[torch.Tensor]]) -> None:
     atomic_write_text(out / "faces.json", json.dumps(rows, indent=1))
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2))
     fields = ["photo", "face", "box", "ita", "skin_tone", "size"] + [f"{n}/{j}" for n in names for j in judges] \
         + [f"{n}/{key}" for n in names for key in ("hue_deg", "chroma", "delta_e")]
-    with open(out / "faces.csv", "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+    _write_csv(out / "faces.csv", rows, fields)
     if gallery:
         save_grid(gallery, out / "gallery.png", col_labels=["original", *names], cell=128)
     if len(names) > 1 and rows:

@@ -73,6 +73,16 @@ def test_evaluate_end_to_end(tmp_path, capsys):
     assert sum(g["faces"] for g in by_tone.values()) == 4
     by_size = summary["models"]["gentle"]["by_face_size"]
     assert sum(g["faces"] for g in by_size.values()) == 4 == sum(summary["face_sizes"].values())
+    with open(out / "photos.csv") as fh:  # each readable photo's losses, from which the summary's means come
+        per_photo = list(csv.DictReader(fh))
+    assert sorted((r["photo"].rsplit("/", 1)[-1], int(r["faces"])) for r in per_photo) == [
+        ("astronaut.jpg", 1), ("grace_hopper.jpg", 1), ("red_panda.jpg", 0), ("two_faces.jpg", 2)]
+    for model in ("plain", "gentle"):
+        for term in ("style", "content"):
+            column = [float(r[f"{model}/{term}"]) for r in per_photo]
+            assert summary["models"][model][f"{term}_loss_mean"] == pytest.approx(statistics.mean(column))
+        assert summary["models"][model]["style_ratio"] == pytest.approx(
+            sum(float(r[f"{model}/style"]) for r in per_photo) / sum(float(r["photo/style"]) for r in per_photo))
     assert len(by_size) >= 2  # two faces side by side at 192 px are narrower than the single ones
     for judge in ("sface", "facenet", "insightface"):
         better = [float(r[f"gentle/{judge}"]) < float(r[f"plain/{judge}"]) for r in table]
