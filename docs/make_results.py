@@ -26,6 +26,7 @@ import argparse
 import csv
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -137,7 +138,10 @@ def machines_text(facts: dict[str, Any]) -> str:
     where: dict[str, list[float]] = {}
     for stage in facts["stages"]:
         for m in stage["machines"]:
-            name = m["machine"] if m["device"] in ("cpu", "unknown") else f"{m['machine']}, {m['device']}"
+            # 'Intel(R) Xeon(R) Processor (amx_bf16), 2 cores, 1 torch threads, torch 2.14.1' -> 'Intel Xeon
+            # Processor (amx_bf16), 2 cores': the threads are the same for every run of the zoo (said once)
+            cpu = re.sub(r", \d+ torch threads, torch \S+$", "", re.sub(r"\((R|TM)\)", "", m["machine"]))
+            name = cpu if m["device"] in ("cpu", "unknown") else f"{cpu}, {m['device']}"
             where.setdefault(name, [0, 0.0])
             where[name][0] += m["steps"]
             where[name][1] += m["seconds"]
