@@ -240,8 +240,8 @@ def _add_evaluate(sub: Any) -> None:
     p.add_argument("--models", nargs="+", required=True,
                    help="model.pt files or shipped style names; the first is the baseline")
     p.add_argument("--photos", nargs="+", required=True, help="face photos (files or folders)")
-    p.add_argument("--out", required=True, help="folder for faces.csv/json, photos.csv (with --style), summary.json, histogram.png, "
-                                          "gallery.png")
+    p.add_argument("--out", required=True,
+                   help="folder for faces.csv/json, photos.csv (with --style), summary.json, histogram.png, gallery.png")
     p.add_argument("--style", help="style image, to report each model's style and content loss too")
     p.add_argument("--size", type=int, default=384, help="longer side of each photo")
     p.add_argument("--style-name", help="the style of multi-style models to evaluate (see 'preserve weights list')")

@@ -25,8 +25,8 @@ loss of the unstylized photos, with the same style term and style image
 (0: the painting's Gram statistics reached exactly; 1: no closer than the
 photo). ``photos.csv`` then gives each photo's losses: its face count, the
 photo's own style loss and each model's content and style loss, so a ratio can
-be taken over any subset (photos with faces, say). ``latency_512_ms`` is each model's time for one 512 x 512 image on
-the default stylize path. With ``face_zoom``, every model stylizes with
+be taken over any subset (photos with faces, say). ``latency_512_ms`` is each
+model's time for one 512 x 512 image on the default stylize path. With ``face_zoom``, every model stylizes with
 :class:`~preserve.facezoom.FaceZoom` (small faces zoomed), as ``preserve
 stylize --face-zoom`` does.
 """
@@ -173,7 +173,8 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
                     r = loss_recipe(o[None], img[None])
                     losses[n]["content"].append(float(r.raw["content"][0]))
                     losses[n]["style"].append(float(r.raw["style"][0]))
-                    per_photo[-1].update({f"{n}/content": losses[n]["content"][-1], f"{n}/style": losses[n]["style"][-1]})
+                    per_photo[-1].update({f"{n}/content": losses[n]["content"][-1],
+                                          f"{n}/style": losses[n]["style"][-1]})
         if len(boxes) == 0:
             continue
         index = torch.zeros(len(boxes), dtype=torch.long)

@@ -298,8 +298,9 @@ class Trainer:
             what = "spiked" if event["reason"] == "spike" else "crept up over its baseline"
             print(f"preserve: the loss {what} at step {event['step']} ({loss:.4g}); rolled back to the weights of "
                   f"step {event['restored_step']}, learning rates halved to {event['lr']}", file=sys.stderr)
-            if self.ema is not None:  # the average holds the weights rolled away from: start it again
+            if self.ema is not None:  # the average holds the weights rolled away from: start it again here
                 self.ema.n_averaged.zero_()
+                self.ema.update_parameters(self.model)
             return result
         self.optimizer.zero_grad(set_to_none=True)
         result.total.backward()

@@ -104,8 +104,8 @@ def ship_model(model_file: str | os.PathLike[str], out: str | os.PathLike[str], 
     state = torch.load(model_file, map_location="cpu", weights_only=True)
     if "state_dict" not in state and {"model", "network_config", "config"} <= set(state):
         run = json.loads(state["config"])
-        state = {"format": MODEL_FORMAT, "network": state.get("network", "johnson"), "state_dict": checkpoint_weights(state),
-                 "config": state["network_config"], "recipe": json.dumps(run.get("recipe", {})),
+        state = {"format": MODEL_FORMAT, "network": state.get("network", "johnson"),
+                 "state_dict": checkpoint_weights(state), "config": state["network_config"], "recipe": json.dumps(run.get("recipe", {})),
                  "steps": int(state["step"]), "image_size": run.get("image_size")}
     if "state_dict" not in state:
         raise ValueError(f"{model_file}: not a model file (model.pt) or a training checkpoint")
