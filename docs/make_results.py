@@ -129,8 +129,8 @@ def average_text(facts: dict[str, Any]) -> str:
     last = facts["stages"][-1]
     if last["config"].get("ema") is None or "ema_from_step" not in last:
         return ""
-    return (f"the file holds the moving average of the last stage's weights (decay {last['config']['ema']:g}, "
-            f"from its step {last['ema_from_step']}), not its last step's")
+    return (f"the moving average of the last stage's weights (decay {last['config']['ema']:g}, from its step "
+            f"{last['ema_from_step']}), not its last step's")
 
 
 def machines_text(facts: dict[str, Any]) -> str:
@@ -371,7 +371,7 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
                + "".join(f" Stage {s} went on from each file's own stage-{model_zoo.STAGES[s]['after']} weights "
                          f"(shipped at commit {model_zoo.STAGES[s]['from_commit']}) with a fresh optimiser, under "
                          "the divergence guard." for s in model_zoo.lineage(f["stage"])[1:])
-               + (f" {average_text(f)[0].upper()}{average_text(f)[1:]}." if average_text(f) else "")),
+               + (f" The file holds {average_text(f)}." if average_text(f) else "")),
               f"- Machines: {machines_text(f)} (two runs side by side, one thread each).",
               "- Recipe:", "", "```json", recipe, "```", "", "## Evaluation", "",
               (f"On the held-out photos of `preserve data build` at {EVAL_SIZE} px (docs/results.md has the "
@@ -616,9 +616,10 @@ def main() -> None:
              + "".join(f"; stage {s} went on from the stage-{model_zoo.STAGES[s]['after']} models shipped at "
                        f"commit {model_zoo.STAGES[s]['from_commit']}, each run from its own, with a fresh optimiser "
                        "and the divergence guard" for s in model_zoo.lineage(args.stage)[1:])
-             + "".join(f"; the {v if v == 'plain' else '`-faces`'} {average_text(facts[v])}" for v in MODEL_FILES
-                       if average_text(facts[v]))
-             + f". Two runs share data ({data}), recipe, seed, batches and steps and differ only in "
+             + "".join(f"; the {v if v == 'plain' else '`-faces`'} file holds {average_text(facts[v])}"
+                       for v in MODEL_FILES if average_text(facts[v]))
+             + f". Two runs share data ({data}), recipe, seed and batches (the same batch at the same step)"
+             + (" and steps" if facts["plain"]["steps"] == facts["faces"]["steps"] else "") + " and differ only in "
              f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step. Plain: {facts['plain']['steps']} steps in "
              f"{facts['plain']['seconds'] / 3600:.1f} h ({machines_text(facts['plain'])}); `-faces`: "
              f"{facts['faces']['steps']} steps in {facts['faces']['seconds'] / 3600:.1f} h "
