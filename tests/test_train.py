@@ -374,7 +374,8 @@ def test_after_a_rollback_the_moving_average_starts_again_from_the_restored_weig
 
     trainer.fit(callback=wreck_after_step_9)
     assert [e["step"] for e in trainer.guard.events] == [10]
-    # the restored weights (those of step 1, the callback's states[10]), then steps 11 and 12: none of the wrecked
+    # the restored weights (those of step 1, the callback's states[10]), then steps 11 and 12: nothing of steps
+    # 2-9, which the rollback undid
     expected = _ema([states[10], states[11], states[12]], 0.6)
     for name, value in load_model(tmp_path / "s" / "model.pt").state_dict().items():
         torch.testing.assert_close(value, expected[name], rtol=1e-5, atol=1e-6, msg=name)
