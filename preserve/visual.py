@@ -14,6 +14,7 @@ from .imageio import to_pil
 
 LABEL_HEIGHT = 18
 LABEL_WIDTH = 90  # the row-label column of save_grid, when there are row labels
+LINE_HEIGHT = 12  # a row label may hold up to four lines ("\n"), each cut to 14 characters
 
 
 def save_grid(
@@ -27,7 +28,8 @@ def save_grid(
 ) -> Path:
     """Write a PNG grid of ``(3, H, W)`` tensors, each scaled to fit a ``cell`` square.
 
-    ``cell`` defaults to the largest image side, capped at 384 pixels.
+    ``cell`` defaults to the largest image side, capped at 384 pixels. A row label may hold up to four
+    lines, separated by ``"\n"``.
     """
     if cell is None:
         cell = min(384, max((max(img.shape[-2:]) for row in rows for img in row), default=256))
@@ -44,7 +46,10 @@ def save_grid(
     for r, row in enumerate(rows):
         y = top + pad + r * (cell + pad)
         if row_labels and r < len(row_labels):
-            draw.text((4, y + cell // 2 - 6), str(row_labels[r])[:14], fill=(0, 0, 0))
+            lines = str(row_labels[r]).split("\n")[:4]
+            for i, line in enumerate(lines):
+                draw.text((4, y + cell // 2 - 6 + LINE_HEIGHT * i - LINE_HEIGHT * (len(lines) - 1) // 2), line[:14],
+                          fill=(0, 0, 0))
         for c, img in enumerate(row):
             pil = to_pil(img)
             pil.thumbnail((cell, cell), Image.Resampling.LANCZOS)
