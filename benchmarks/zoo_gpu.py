@@ -10,8 +10,10 @@ call, so what it lacks travels in two bundles, one per call on the same warm mac
 ``setup`` installs preserve and kornia, unpacks SFace and MTCNN into ``$PRESERVE_HOME`` and trains six steps
 of the face term on CUDA (encoder: a random-weight timm ResNet-18, so no VGG file is needed yet). ``train``
 unpacks VGG-19 and the zoo's training photos, then trains the pairs in ``PAIRS`` side by side on the one GPU,
-each warm-started from the shipped CPU-trained model of its kind (800 steps): ``plain`` from ``paintings.pt``
-and ``faces`` from ``paintings-faces.pt``, same data, seed, batches and steps within a pair. At the deadline
+each warm-started from the shipped CPU-trained model of its kind: ``plain`` from ``paintings.pt`` and ``faces``
+from ``paintings-faces.pt`` (with the face and ``face_tone`` terms, as that model trained), same data, seed,
+batches and steps within a pair; every run keeps a moving average of its weights (``--ema``), and the model
+files it brings back hold that average, as the shipped ones do. At the deadline
 every run is stopped (SIGTERM: checkpoint, then exit); each run's model files come back as one tar, at the
 last step both runs of its pair kept (``--keep-every``) and up to three earlier thousands, with the runs'
 logs and the machine in ``logs.tar.gz``. Back here::
@@ -32,7 +34,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from model_zoo import STYLES  # the zoo's styles, in its order (this script runs beside it in benchmarks/)
+from model_zoo import STAGES, STYLES, TONE_WEIGHT  # the zoo's settings (this script runs beside it in benchmarks/)
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLES = ROOT / ".gpu"
@@ -54,6 +56,9 @@ PAIRS = {
     "b": {"lr": 3e-4, "style_weight": 2.0, "face": 1e5},
 }
 NORM_LR = 1e-2
+# What the CPU stages learnt since that call: the shipped -faces model trains with face_tone as well, and both
+# ship a moving average of their weights.
+EMA = STAGES[max(STAGES)]["ema"]
 KEEP_EVERY = 200  # a multiple of the eight styles, so every kept step has given each style the same share
 
 
@@ -154,8 +159,8 @@ def _run_args(pair: str, kind: str, data: Path) -> list[str]:
             "--lr", str(p["lr"]), "--norm-lr", str(NORM_LR), "--image-size", "256", "--batch-size", "4",
             "--seed", "0", "--device", DEVICE, "--workers", "2", "--steps", "1000000", "--log-every", "50",
             "--checkpoint-every", str(KEEP_EVERY), "--keep-every", str(KEEP_EVERY), "--preview-every", "1000",
-            "--preview", *(str(data / "previews" / n) for n in PREVIEWS)]
-    return args + (["--face", str(p["face"])] if kind == "faces" else [])
+            "--preview", *(str(data / "previews" / n) for n in PREVIEWS), "--ema", str(EMA)]
+    return args + (["--face", str(p["face"]), "--weight", f"face_tone={TONE_WEIGHT:g}"] if kind == "faces" else [])
 
 
 def _kept_steps(run: Path) -> set[int]:
