@@ -294,8 +294,9 @@ def kept_worse_grid(files: dict[str, Path], failures: list[tuple[str, dict[str, 
             styled = stylize_tensor(net, img)
             cells.append(zoom(net, img, styled) if zoom is not None else styled)
         rows.append([crop_around(c, r["box"]) for c in cells])
-        labels.append(f"{style}\n{r['box'][2] - r['box'][0]:.0f} px\n" + ", ".join(JUDGE_NAMES[j] for j in judges))
-    save_grid(rows, out, row_labels=labels, col_labels=["photo", "plain", "-faces"], cell=160)
+        labels.append("\n".join([style, f"{r['box'][2] - r['box'][0]:.0f} px", *(JUDGE_NAMES[j] for j in judges)]))
+    suffix = ", zoom" if zoom is not None else ""
+    save_grid(rows, out, row_labels=labels, col_labels=["photo", f"plain{suffix}", f"-faces{suffix}"], cell=160)
 
 
 def zoom_section(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]],
