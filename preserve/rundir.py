@@ -135,7 +135,7 @@ class RunDir:
         if not self.main:
             return None
         path = self.path / "previews" / f"step_{step:07d}.png"
-        labels = [f"step {step}"] if len(stylized) == 1 else [f"{n} {step}" for n in style_names]
+        labels = [f"step {step}"] if len(stylized) == 1 else [f"{n}\nstep {step}" for n in style_names]
         save_grid([list(content), *[list(s) for s in stylized]], path, row_labels=["content", *labels])
         if self._tb is not None:
             for name, images in zip(style_names, stylized):
