@@ -27,11 +27,12 @@ bars into flat skies in every style within 100 steps; 1e-4 did not, and painted 
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 3 --run faces-tone --steps 6000 >> runs/logs/zoo3-faces-tone.log 2>&1 &
 
 ``--stage 4`` continues from the stage-3 models as shipped (commit 0f688ce), with the same settings and a fresh
-optimiser, and keeps a moving average of the weights (``--ema 0.995``), which it ships. ``--stage 5`` goes on the
-same way from what stage 4 shipped (commit 014bd20)::
+optimiser, and keeps a moving average of the weights (``--ema 0.995``), which it ships. ``--stage 5`` went on the
+same way from what stage 4 shipped (commit 014bd20), and ``--stage 6`` goes on from what stage 5 shipped (commit
+2c28976). Give both runs the same ``--steps`` so that they stop at the same step on their own::
 
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 5 --run plain --steps 6000 >> runs/logs/zoo5-plain.log 2>&1 &
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 5 --run faces-tone --steps 6000 >> runs/logs/zoo5-faces-tone.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 6 --run plain --steps 2000 >> runs/logs/zoo6-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 6 --run faces-tone --steps 2000 >> runs/logs/zoo6-faces-tone.log 2>&1 &
 
 ``--stage 2`` continues both runs from the models stage 1 shipped (``runs/zoo2-{plain,faces}``, each from its
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at
@@ -125,9 +126,11 @@ STAGE4 = {"from_commit": "0f688ce", "after": 3, "lr": 1e-4, "style_weight": 1.0,
 # Stage 5 goes on from the stage-4 models as shipped (their moving averages), at the same settings, averaging from
 # its first step. Stop both runs at the same step, so the pair shares steps as well as batches.
 STAGE5 = {"from_commit": "014bd20", "after": 4, "lr": 1e-4, "style_weight": 1.0, "ema": 0.995}
-STAGES = {2: STAGE2, 3: STAGE3, 4: STAGE4, 5: STAGE5}
+# Stage 6 goes on the same way from the stage-5 models as shipped (1850 steps each; both stopped at that step).
+STAGE6 = {"from_commit": "2c28976", "after": 5, "lr": 1e-4, "style_weight": 1.0, "ema": 0.995}
+STAGES = {2: STAGE2, 3: STAGE3, 4: STAGE4, 5: STAGE5, 6: STAGE6}
 RUNS_OF_STAGE = {1: list(RUNS_OF), 2: ["plain", "faces"], 3: ["plain", "faces-tone"], 4: ["plain", "faces-tone"],
-                 5: ["plain", "faces-tone"]}
+                 5: ["plain", "faces-tone"], 6: ["plain", "faces-tone"]}
 
 
 def lineage(stage: int) -> list[int]:

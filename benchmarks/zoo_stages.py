@@ -49,7 +49,9 @@ def read_summaries(commit: str, kind: str = "summary") -> dict[str, Any] | None:
 def _worst(summaries: dict[str, Any], value: Callable[[dict[str, Any]], float], highest: bool) -> dict[str, Any]:
     pick = max if highest else min
     style = pick(STYLES, key=lambda s: value(summaries[s]))
-    return {"value": value(summaries[style]), "style": style}
+    worst = value(summaries[style])
+    every = all(value(summaries[s]) == worst for s in STYLES)
+    return {"value": worst, "style": "every style" if every else style}
 
 
 def _worst_tone_group(summaries: dict[str, Any]) -> dict[str, Any] | None:
