@@ -129,8 +129,9 @@ def average_text(facts: dict[str, Any]) -> str:
     last = facts["stages"][-1]
     if last["config"].get("ema") is None or "ema_from_step" not in last:
         return ""
-    return (f"the moving average of the last stage's weights (decay {last['config']['ema']:g}, from its step "
-            f"{last['ema_from_step']}), not its last step's")
+    start = "its first step" if last["ema_from_step"] == 0 else f"its step {last['ema_from_step']}"
+    return (f"the moving average of the last stage's weights (decay {last['config']['ema']:g}, from {start}), "
+            "not its last step's")
 
 
 def machines_text(facts: dict[str, Any]) -> str:
