@@ -21,7 +21,7 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs"))
 from make_results import (GOAL_STYLE_RATIO, INDEPENDENT, JUDGE_NAMES, MIN_GROUP, STYLES,  # noqa: E402
-                          TABLES)
+                          TABLES, worst_tone_group)
 
 WORKTREE = "worktree"
 
@@ -54,17 +54,6 @@ def _worst(summaries: dict[str, Any], value: Callable[[dict[str, Any]], float], 
     return {"value": worst, "style": "every style" if every else style}
 
 
-def _worst_tone_group(summaries: dict[str, Any]) -> dict[str, Any] | None:
-    """The lowest share of faces kept better in any skin-tone group with enough faces, over styles and judges."""
-    found = None
-    for style in STYLES:
-        for group, entry in summaries[style]["models"]["faces"].get("by_skin_tone", {}).items():
-            for judge in INDEPENDENT:
-                if entry["faces"] >= MIN_GROUP and (found is None or entry[judge] < found["value"]):
-                    found = {"value": entry[judge], "style": style, "group": group, "judge": judge}
-    return found
-
-
 def headline(summaries: dict[str, Any], zoomed: dict[str, Any] | None) -> dict[str, Any]:
     """The numbers the issue's goals are judged by, from one commit's summaries."""
     plain = {s: summaries[s]["models"]["plain"] for s in STYLES}
@@ -89,7 +78,7 @@ def headline(summaries: dict[str, Any], zoomed: dict[str, Any] | None) -> dict[s
             continue
         out[key] = {j: _worst(source, lambda x, j=j: x["models"]["faces"][j]["improved_share_vs_plain"], False)
                     for j in INDEPENDENT}
-        out[f"worst_skin_tone_group{key[len('kept_better'):]}"] = _worst_tone_group(source)
+        out[f"worst_skin_tone_group{key[len('kept_better'):]}"] = worst_tone_group(source)
     return out
 
 

@@ -230,6 +230,12 @@ def showcase_grid(files: dict[str, Path], photos: list[Path], out: Path) -> None
     save_grid(rows, out, col_labels=["photo", *STYLES], cell=200)
 
 
+def evaluated_pixels(photo: str | Path) -> torch.Tensor:
+    """A held-out photo as the evaluation saw it: its longer side scaled to ``EVAL_SIZE``."""
+    img = load_image(photo, max_side=EVAL_SIZE).rgb
+    return resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))
+
+
 def crop_around(img: torch.Tensor, box: list[float], size: int = 160) -> torch.Tensor:
     """A face box with a third of its width around it, scaled to ``size`` (small faces shown large)."""
     x1, y1, x2, y2 = (int(v) for v in box)
@@ -260,8 +266,7 @@ def zoom_grid(files: dict[str, Path], faces: list[dict[str, Any]], style: str, z
     nets = {v: network(files, v, style) for v in ("plain", "faces")}
     rows = []
     for f in shown:
-        img = load_image(f["photo"], max_side=EVAL_SIZE).rgb
-        img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))  # the pixels the evaluation saw
+        img = evaluated_pixels(f["photo"])
         outs = {v: stylize_tensor(n, img) for v, n in nets.items()}
         cells = [img, *outs.values(), *(zoom(nets[v], img, outs[v]) for v in nets)]
         rows.append([crop_around(c, f["box"]) for c in cells])
@@ -287,8 +292,7 @@ def kept_worse_grid(files: dict[str, Path], failures: list[tuple[str, dict[str, 
     """The faces ``kept_worse`` found, photo / plain / ``-faces`` (both through ``zoom`` when given)."""
     rows, labels = [], []
     for style, r, judges in failures[:count]:
-        img = load_image(r["photo"], max_side=EVAL_SIZE).rgb
-        img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))  # the pixels the evaluation saw
+        img = evaluated_pixels(r["photo"])
         cells = [img]
         for variant in ("plain", "faces"):
             net = network(files, variant, style)
@@ -340,8 +344,7 @@ def skin_tone_grid(files: dict[str, Path], faces: list[dict[str, Any]], out: Pat
     shown = list(chosen.values())[:count]
     rows = []
     for f in shown:
-        img = load_image(f["photo"], max_side=EVAL_SIZE).rgb
-        img = resize(img, fit_size(tuple(img.shape[-2:]), EVAL_SIZE))  # the pixels the evaluation saw
+        img = evaluated_pixels(f["photo"])
         rows.append([crop_around(img, f["box"])]
                     + [crop_around(stylize_tensor(nets[key], img), f["box"]) for key in nets])
     labels = ["photo"] + [f"{s}, {'plain' if v == 'plain' else '-faces'}" for s, v in nets]
@@ -417,19 +420,26 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
     return "\n".join(lines)
 
 
+def worst_tone_group(summaries: dict[str, Any]) -> dict[str, Any] | None:
+    """The lowest share of faces kept better by ``-faces`` in any skin-tone group of at least ``MIN_GROUP``
+    faces, over the styles and the independent judges, with where it is; None when no group is that large."""
+    found = None
+    for style in STYLES:
+        for group, entry in summaries[style]["models"]["faces"].get("by_skin_tone", {}).items():
+            for judge in INDEPENDENT:
+                if entry["faces"] >= MIN_GROUP and (found is None or entry[judge] < found["value"]):
+                    found = {"value": entry[judge], "style": style, "group": group, "judge": judge}
+    return found
+
+
 def goals_table(summaries: dict[str, Any], rows: dict[str, list[dict[str, Any]]]) -> list[str]:
     ratio = max(summaries[s]["models"]["plain"]["style_ratio"] for s in STYLES)
     ratio_faces = max(summaries[s]["models"]["faces"]["style_ratio"] for s in STYLES)
     kept = {j: min(share(summaries[s], s, j) for s in STYLES) for j in INDEPENDENT}
     rel = max(summaries[s]["models"]["faces"]["style_ratio"] / summaries[s]["models"]["plain"]["style_ratio"]
               for s in STYLES)
-    tones = {}
-    for s in STYLES:
-        for group, entry in summaries[s]["models"]["faces"].get("by_skin_tone", {}).items():
-            if entry["faces"] >= MIN_GROUP:
-                for j in INDEPENDENT:
-                    tones[(group, j)] = min(tones.get((group, j), 1.0), entry[j])
-    worst_tone = min(tones.values()) if tones else None
+    worst = worst_tone_group(summaries)
+    worst_tone = worst["value"] if worst else None
     colour = [summaries[s]["models"]["faces"]["face_colour"]["delta_e_mean"]
               - summaries[s]["models"]["plain"]["face_colour"]["delta_e_mean"] for s in STYLES]
 
