@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 
@@ -43,12 +43,18 @@ class StylePlugin(Plugin):
         per_style: with several images, each is its own style (a multi-style network learns them all,
             ``ctx.style`` says which one each image was painted in) instead of one blended style.
         names: one name per image for ``per_style`` (default: the file names without suffix).
+        style_weights: with ``per_style``, how much each style's loss counts, as ``{name: weight}`` (styles
+            left out: 1) or one number per image: a style that stays weaker than the others in a multi-style
+            network can be pushed harder without re-weighing every style against the content term.
 
     Examples:
         >>> import torch, preserve
         >>> style = preserve.create("style", image=torch.rand(3, 32, 32), layers="relu1_2", reduction="sum")
         >>> style.layers, style.layer_weights, style.reduction
         (('relu1_2',), (1.0,), 'sum')
+        >>> two = [torch.rand(3, 32, 32), torch.rand(3, 32, 32)]
+        >>> preserve.create("style", image=two, per_style=True, style_weights={"style1": 2}).style_weights
+        (1.0, 2.0)
         >>> preserve.create("style", image=torch.rand(3, 32, 32), blend=[1.0, 2.0])
         Traceback (most recent call last):
         ValueError: style: 'blend' needs one non-negative number per style image
@@ -72,6 +78,7 @@ class StylePlugin(Plugin):
         reduction: str = "mean",
         per_style: bool = False,
         names: Sequence[str] | None = None,
+        style_weights: Mapping[str, float] | Sequence[float] | None = None,
     ) -> None:
         super().__init__()
         if reduction not in REDUCTIONS:
@@ -92,7 +99,33 @@ class StylePlugin(Plugin):
         self.names = list(names) if names is not None else style_names(self.sources)
         if len(self.names) != len(self.sources) or len(set(self.names)) != len(self.names):
             raise ValueError(f"style: 'names' needs one distinct name per image, got {self.names}")
+        self.style_weights = self._style_weights(style_weights)
         self.images = [self._load(src) for src in self.sources]
+
+    def _style_weights(self, given: Mapping[str, float] | Sequence[float] | None) -> tuple[float, ...]:
+        """One weight per style, in image order, from a ``{name: weight}`` mapping or a list."""
+        if given is None:
+            return (1.0,) * len(self.sources)
+        if not self.per_style:
+            raise ValueError("style: 'style_weights' weigh the styles of a multi-style network ('per_style'); "
+                             "to mix images into one style use 'blend'")
+        if isinstance(given, Mapping):
+            unknown = sorted(set(given) - set(self.names))
+            if unknown:
+                raise ValueError(f"style: 'style_weights' names unknown style(s) {unknown}; the styles are {self.names}")
+            values = [given.get(name, 1.0) for name in self.names]
+        else:
+            values = list(given)
+            if len(values) != len(self.sources):
+                raise ValueError(f"style: 'style_weights' needs one number per style image ({len(self.sources)}), "
+                                 f"got {len(values)}")
+        try:
+            weights = tuple(float(v) for v in values)
+        except (TypeError, ValueError):
+            raise ValueError(f"style: 'style_weights' must be numbers, got {values}") from None
+        if any(not w >= 0 for w in weights):  # 'not >=' also catches NaN
+            raise ValueError(f"style: 'style_weights' must be non-negative, got {list(weights)}")
+        return weights
 
     def _load(self, source: Any) -> torch.Tensor:
         if isinstance(source, torch.Tensor):
@@ -124,6 +157,7 @@ class StylePlugin(Plugin):
             if not self.per_style:
                 grams = (grams * torch.tensor(self.blend, device=grams.device)[:, None, None]).sum(0, keepdim=True)
             self.register_buffer(f"target_{i}", grams, persistent=False)
+        self.register_buffer("weight_of_style", torch.tensor(self.style_weights, device=device), persistent=False)
 
     def forward(self, ctx: LossContext) -> torch.Tensor:
         total = torch.zeros(ctx.batch_size, device=ctx.stylized.device)
@@ -134,6 +168,8 @@ class StylePlugin(Plugin):
                 total = total + w * per_sample_mse(g, target)
             else:
                 total = total + w * (g - target).pow(2).flatten(1).sum(dim=1)
+        if self.per_style and ctx.style is not None:
+            total = total * self.weight_of_style[ctx.style.to(total.device)]
         return total
 
     def _targets(self, grams: torch.Tensor, ctx: LossContext) -> torch.Tensor:
@@ -148,7 +184,9 @@ class StylePlugin(Plugin):
     def describe(self) -> dict[str, Any]:
         names = [os.fspath(s) if not isinstance(s, torch.Tensor) else "<tensor>" for s in self.sources]
         return {"image": names, "layers": list(self.layers), "size": self.size, "reduction": self.reduction,
-                "per_style": self.per_style, "names": list(self.names)}
+                "per_style": self.per_style, "names": list(self.names),
+                **({"style_weights": dict(zip(self.names, self.style_weights))}
+                   if any(w != 1.0 for w in self.style_weights) else {})}
 
 
 def style_names(sources: Sequence[Any]) -> list[str]:

@@ -41,6 +41,9 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--face", type=float, metavar="WEIGHT", help="add face preservation with this weight")
     p.add_argument("--weight", type=_weight_pair, action="append", default=[], metavar="NAME=W",
                    help="weight of any plugin term (adds the term if the recipe lacks it); repeatable")
+    p.add_argument("--style-weights", type=_weight_pair, nargs="+", default=[], metavar="STYLE=W",
+                   help="multi-style networks: how much each named style's loss counts (others: 1), e.g. "
+                        "woman_with_fan=2 to push a style that stays weaker than the rest")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics, previews, model.pt")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start a new run even if --out holds one")
@@ -106,7 +109,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                **dict(args.weight)}
     style = args.style[0] if args.style and len(args.style) == 1 else args.style
     config = build_config(args.data, args.out, style=style, recipe=args.recipe, weights=weights,
-                          resume=args.resume, **options)
+                          style_weights=dict(args.style_weights), resume=args.resume, **options)
     trainer = Trainer(config, device=args.device, resume=args.resume, overwrite=args.overwrite)
     print(f"preserve: training {trainer.total_steps} steps on {len(trainer.dataset)} images "
           f"({trainer.device}, {'bf16' if trainer.use_bf16 else 'fp32'}); run folder {args.out}", file=sys.stderr)

@@ -578,6 +578,7 @@ def build_config(
     style: str | list[str] | None = None,
     recipe: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     weights: Mapping[str, float | None] | None = None,
+    style_weights: Mapping[str, float] | None = None,
     resume: bool = False,
     **options: Any,
 ) -> TrainConfig:
@@ -585,10 +586,12 @@ def build_config(
 
     Resuming with no data, style or recipe given takes the run's own
     ``config.json``; ``options`` may then change only what does not break
-    the run (more ``steps``, logging intervals, workers).
+    the run (more ``steps``, logging intervals, workers). ``style_weights``
+    (``{style name: weight}``) sets the style term's per-style weights of a
+    multi-style network.
     """
     if resume and (Path(out) / "config.json").is_file() and not (data or style or recipe):
-        if any(v is not None for v in (weights or {}).values()):
+        if any(v is not None for v in (weights or {}).values()) or style_weights:
             raise ValueError("weights cannot change when resuming a run")
         config = load_config(out)
         config.out = str(out)  # where the run is now: a run folder moved or copied resumes in its new place
@@ -604,6 +607,10 @@ def build_config(
     if holds_styles(options.get("network", "johnson")) and isinstance(term, dict) \
             and isinstance(term.get("image"), list) and len(term["image"]) > 1:
         term.setdefault("per_style", True)  # a multi-style network learns each image as its own style
+    if style_weights:
+        if not isinstance(term, dict):
+            raise ValueError("per-style weights need a 'style' term in the recipe")
+        term["style_weights"] = {**term.get("style_weights", {}), **{k: float(v) for k, v in style_weights.items()}}
     data_list = [str(Path(d).resolve()) for d in ([data] if isinstance(data, (str, os.PathLike)) else data)]
     if options.get("init"):
         options["init"] = str(Path(options["init"]).resolve())
@@ -627,7 +634,9 @@ def train(
     ``recipe`` is a recipe file or mapping; without one the default recipe is
     used with ``style``. With a recipe, ``style`` (if given) replaces the
     style term's image, and ``weights`` override term weights in both cases.
-    Other keyword arguments are :class:`TrainConfig` fields.
+    ``style_weights`` (``{style name: weight}``) weighs the styles of a
+    multi-style network against each other. Other keyword arguments are
+    :class:`TrainConfig` fields.
     """
     config = build_config(data, out, style=style, recipe=recipe, weights=weights, resume=resume, **options)
     return Trainer(config, device=device, resume=resume, overwrite=overwrite).fit()

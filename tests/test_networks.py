@@ -278,3 +278,19 @@ def test_multi_scale_training_runs_at_the_drawn_sizes(tmp_path):
         images, inputs, style)
     trainer.fit()
     assert len(seen) == 4 and set(seen) <= {32, 64, 96}
+
+
+def test_style_weights_on_the_cli_reach_the_run_and_are_checked(tmp_path, capsys):
+    """``preserve train --style-weights NAME=W``: the run's recipe holds the weight (so a resume keeps it), a name
+    the run does not have is refused before training, and a resume may not change it."""
+    out = tmp_path / "run"
+    base = ["train", "--data", str(PHOTOS), "--out", str(out), "--style", str(STYLES / "starry_night.jpg"),
+            str(STYLES / "the_scream.jpg"), "--network", "johnson-multi", "--width", "8", "--image-size", "32",
+            "--batch-size", "1", "--steps", "2", "--workers", "0", "--no-progress", "--preview-every", "1000"]
+    assert main([*base, "--style-weights", "nope=2"]) == 2
+    assert "unknown style(s) ['nope']" in capsys.readouterr().err
+    assert main([*base, "--style-weights", "the_scream=2.5"]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["recipe"]["style"]["style_weights"] == {"the_scream": 2.5}
+    assert main(["train", "--out", str(out), "--resume", "--steps", "3", "--style-weights", "the_scream=1"]) == 2
+    assert "weights cannot change when resuming" in capsys.readouterr().err

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import preserve
-from helpers import STARRY_NIGHT
+from helpers import STARRY_NIGHT, STYLES
 from preserve import Recipe, RecipeError
 
 
@@ -161,3 +161,30 @@ def test_tv_sum_on_0_255_pixels_against_numpy():
     y = x.double().numpy() * 255
     expected = [np.abs(np.diff(i, axis=1)).sum() + np.abs(np.diff(i, axis=2)).sum() for i in y]
     np.testing.assert_allclose(tv(preserve.LossContext(x, x)).numpy(), expected, rtol=1e-5)
+
+
+def test_per_style_weights_scale_each_image_by_its_own_style(vgg19):
+    """A multi-style term with ``style_weights``: each image's loss is its style's weight times the unweighted loss,
+    whether the weights come by name or as a list, and the styles without a weight keep 1."""
+    images = [str(STARRY_NIGHT), str(STYLES / "the_scream.jpg")]
+    base = {"image": images, "size": 64, "per_style": True}
+    g = torch.Generator().manual_seed(5)
+    x, y = torch.rand(4, 3, 32, 32, generator=g), torch.rand(4, 3, 32, 32, generator=g)
+    which = torch.tensor([0, 1, 1, 0])
+    plain = Recipe(vgg19, style=base)(x, y, style=which).raw["style"]
+    for given in ({"the_scream": 2.5}, [1.0, 2.5]):
+        weighted = Recipe(vgg19, style={**base, "style_weights": given})(x, y, style=which).raw["style"]
+        torch.testing.assert_close(weighted, plain * torch.tensor([1.0, 2.5, 2.5, 1.0]))
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"style_weights": {"nope": 2}}, "unknown style"),
+    ({"style_weights": [1.0]}, "one number per style image"),
+    ({"style_weights": {"the_scream": -1}}, "non-negative"),
+    ({"style_weights": {"the_scream": "x"}}, "must be numbers"),
+    ({"style_weights": [1.0, 2.0], "per_style": False}, "multi-style network"),
+])
+def test_bad_per_style_weights_are_named(options, match):
+    images = [str(STARRY_NIGHT), str(STYLES / "the_scream.jpg")]
+    with pytest.raises(ValueError, match=match):
+        preserve.create("style", image=images, size=32, **{"per_style": True, **options})
