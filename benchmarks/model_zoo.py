@@ -126,8 +126,13 @@ STAGE4 = {"from_commit": "0f688ce", "after": 3, "lr": 1e-4, "style_weight": 1.0,
 # Stage 5 goes on from the stage-4 models as shipped (their moving averages), at the same settings, averaging from
 # its first step. Stop both runs at the same step, so the pair shares steps as well as batches.
 STAGE5 = {"from_commit": "014bd20", "after": 4, "lr": 1e-4, "style_weight": 1.0, "ema": 0.995}
-# Stage 6 goes on the same way from the stage-5 models as shipped (1850 steps each; both stopped at that step).
-STAGE6 = {"from_commit": "2c28976", "after": 5, "lr": 1e-4, "style_weight": 1.0, "ema": 0.995}
+# Stage 6 goes on from the stage-5 models as shipped (1850 steps each; both stopped at that step), and weighs the
+# styles still above a style ratio of 0.10 harder, roughly in proportion to how far above they were at stage 5
+# (plain / -faces: woman_with_fan 0.197 / 0.199, great_wave 0.130 / 0.132, composition_viii 0.127 / 0.124,
+# cafe_terrace 0.111 / 0.070): five stages at one weight for every style took woman_with_fan only from 0.216 to
+# 0.197. Both runs get the same weights, so the -faces / plain pair still differs only in the face terms.
+STAGE6 = {"from_commit": "2c28976", "after": 5, "lr": 1e-4, "style_weight": 1.0, "ema": 0.995,
+          "style_weights": {"woman_with_fan": 2.5, "great_wave": 1.5, "composition_viii": 1.5, "cafe_terrace": 1.2}}
 STAGES = {2: STAGE2, 3: STAGE3, 4: STAGE4, 5: STAGE5, 6: STAGE6}
 RUNS_OF_STAGE = {1: list(RUNS_OF), 2: ["plain", "faces"], 3: ["plain", "faces-tone"], 4: ["plain", "faces-tone"],
                  5: ["plain", "faces-tone"], 6: ["plain", "faces-tone"]}
@@ -186,12 +191,19 @@ def command(run: str, args: argparse.Namespace) -> list[str]:
     lr, style_weight = ((LR, STYLE_WEIGHT) if args.stage == 1
                         else (STAGES[args.stage]["lr"], STAGES[args.stage]["style_weight"]))
     extra = RUNS_OF[run]
-    return base + ["--data", str(DATA / "train"), "--network", NETWORK, "--init", str(warm_start(run, args.stage)),
+    return base + (["--data", str(DATA / "train"), "--network", NETWORK, "--init", str(warm_start(run, args.stage)),
                    "--style", *(str(STYLE_DIR / f"{s}.jpg") for s in STYLES), "--style-weight", str(style_weight),
                    "--lr", str(lr), "--norm-lr", str(NORM_LR),
                    "--image-size", "256", "--batch-size", "4", "--seed", "0", "--device", args.device,
                    "--checkpoint-every", "50", "--keep-every", "500", "--preview-every", "100",
                    "--preview", *map(str, PREVIEWS), "--log-every", "10"] + ema + extra + recipe_file(run, out)
+                   + style_weights(args.stage))
+
+
+def style_weights(stage: int) -> list[str]:
+    """``--style-weights NAME=W ...`` for a stage that weighs some styles harder than the rest."""
+    weights = STAGES.get(stage, {}).get("style_weights", {})
+    return ["--style-weights", *(f"{name}={w:g}" for name, w in weights.items())] if weights else []
 
 
 def main() -> int:
