@@ -118,10 +118,20 @@ def lineage_facts(folders: list[Path], record: dict[str, Any]) -> dict[str, Any]
 
 
 def stages_text(facts: dict[str, Any]) -> str:
-    """'800 steps at lr 0.0001 and style weight 0.5, then 900 at lr 0.0003 and style weight 1'."""
+    """'800 steps at lr 0.0001 and style weight 0.5, then 900 at lr 0.0003 and style weight 1 (times 2.5 for
+    woman_with_fan)'."""
     parts = [f"{s['steps']}{' steps' if i == 0 else ''} at lr {s['config']['lr']:g} and style weight "
-             f"{s['config']['recipe']['style']['weight']:g}" for i, s in enumerate(facts["stages"])]
+             f"{s['config']['recipe']['style']['weight']:g}{per_style_text(s['config']['recipe']['style'])}"
+             for i, s in enumerate(facts["stages"])]
     return ", then ".join(parts)
+
+
+def per_style_text(style_term: dict[str, Any]) -> str:
+    """' (times 2.5 for woman_with_fan, 1.5 for great_wave)' for a style term with per-style weights, else ''."""
+    weights = {name: w for name, w in style_term.get("style_weights", {}).items() if w != 1}
+    if not weights:
+        return ""
+    return " (times " + ", ".join(f"{w:g} for {name}" for name, w in weights.items()) + ")"
 
 
 def average_text(facts: dict[str, Any]) -> str:
