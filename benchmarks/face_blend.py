@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 
 from common import machine, write_result
-from preserve.evaluate import _load, prepare_photos, style_ratio
+from preserve.evaluate import load_named_model, prepare_photos, style_ratio
 from preserve.facezoom import face_mask
 from preserve.recipe import Recipe
 from preserve.stylize import stylize_tensor
@@ -48,8 +48,8 @@ def main() -> int:
               "photos": len(prepared.items), "faces": sum(len(i["boxes"]) for i in prepared.items),
               "size": args.size, "styles": {}}
     for style in args.styles:
-        nets = {"plain": _load(styles_dir / "paintings.pt", style)[1],
-                "faces": _load(styles_dir / "paintings-faces.pt", style)[1]}
+        nets = {"plain": load_named_model(styles_dir / "paintings.pt", style)[1],
+                "faces": load_named_model(styles_dir / "paintings-faces.pt", style)[1]}
         recipe = Recipe(content=1.0, style={"image": str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg"),
                                             "size": 512})
         photo_style, styled = [], {m: [] for m in MODELS}

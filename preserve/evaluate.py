@@ -68,7 +68,7 @@ def bootstrap_ci(values: Sequence[float], stat=statistics.mean, n: int = 1000, s
     return samples[int(0.025 * n)], samples[int(0.975 * n) - 1]
 
 
-def _load(model: str | os.PathLike[str], style_name: str | None) -> tuple[str, torch.nn.Module]:
+def load_named_model(model: str | os.PathLike[str], style_name: str | None) -> tuple[str, torch.nn.Module]:
     """A model's name in the report and its network: a model file (named by its run folder or file stem),
     or a shipped style by name (painting that style)."""
     path = Path(model)
@@ -146,7 +146,7 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
     """
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    nets = dict(_load(m, style_name) for m in models)
+    nets = dict(load_named_model(m, style_name) for m in models)
     if len(nets) < len(models):
         raise ValueError(f"two models would share a name in the report: {[str(m) for m in models]}")
     names = list(nets)
