@@ -610,7 +610,12 @@ def build_config(
     if style_weights:
         if not isinstance(term, dict):
             raise ValueError("per-style weights need a 'style' term in the recipe")
-        term["style_weights"] = {**term.get("style_weights", {}), **{k: float(v) for k, v in style_weights.items()}}
+        given = term.get("style_weights") or {}
+        if not isinstance(given, Mapping):  # a list is one weight per image, in order: it has no names to merge by
+            raise ValueError("the recipe gives 'style_weights' as a list (one per style image); give them by name "
+                             "({style name: weight}) in the recipe to combine them with per-style weights by name "
+                             "(--style-weights NAME=W)")
+        term["style_weights"] = {**given, **{k: float(v) for k, v in style_weights.items()}}
     data_list = [str(Path(d).resolve()) for d in ([data] if isinstance(data, (str, os.PathLike)) else data)]
     if options.get("init"):
         options["init"] = str(Path(options["init"]).resolve())
@@ -624,6 +629,7 @@ def train(
     style: str | list[str] | None = None,
     recipe: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     weights: Mapping[str, float | None] | None = None,
+    style_weights: Mapping[str, float] | None = None,
     resume: bool = False,
     overwrite: bool = False,
     device: str = "auto",
@@ -638,5 +644,6 @@ def train(
     multi-style network against each other. Other keyword arguments are
     :class:`TrainConfig` fields.
     """
-    config = build_config(data, out, style=style, recipe=recipe, weights=weights, resume=resume, **options)
+    config = build_config(data, out, style=style, recipe=recipe, weights=weights, style_weights=style_weights,
+                          resume=resume, **options)
     return Trainer(config, device=device, resume=resume, overwrite=overwrite).fit()

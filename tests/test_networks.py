@@ -19,7 +19,7 @@ from preserve.models.io import load_model, save_model
 from preserve.registry import NETWORKS
 from preserve.stylize import parse_style
 from preserve.tiling import stylize_tiled
-from preserve.train import TrainConfig, Trainer
+from preserve.train import TrainConfig, Trainer, build_config
 
 SMALL = {"johnson": {"width": 8, "residual_blocks": 1},
          "fast": {"width": 8, "residual_blocks": 1, "num_styles": 2, "style_names": ["a", "b"]},
@@ -294,3 +294,18 @@ def test_style_weights_on_the_cli_reach_the_run_and_are_checked(tmp_path, capsys
     assert config["recipe"]["style"]["style_weights"] == {"the_scream": 2.5}
     assert main(["train", "--out", str(out), "--resume", "--steps", "3", "--style-weights", "the_scream=1"]) == 2
     assert "weights cannot change when resuming" in capsys.readouterr().err
+
+
+def test_recipe_style_weights_by_list_and_cli_weights_by_name_are_refused_clearly(tmp_path):
+    """A recipe's per-style weights given as a list have no names to merge ``--style-weights NAME=W`` into: the
+    refusal says how to combine them; given by name in the recipe, the CLI weight overrides that style only."""
+    images = [str(STYLES / "starry_night.jpg"), str(STYLES / "the_scream.jpg")]
+    recipe = {"content": {"weight": 1.0},
+              "style": {"weight": 1e5, "image": images, "per_style": True, "style_weights": [2.0, 1.0]}}
+    with pytest.raises(ValueError, match="give them by name"):
+        build_config(str(PHOTOS), tmp_path / "run", recipe=recipe, network="johnson-multi",
+                     style_weights={"the_scream": 3.0})
+    recipe["style"]["style_weights"] = {"starry_night": 2.0, "the_scream": 1.0}
+    config = build_config(str(PHOTOS), tmp_path / "run", recipe=recipe, network="johnson-multi",
+                          style_weights={"the_scream": 3.0})
+    assert config.recipe["style"]["style_weights"] == {"starry_night": 2.0, "the_scream": 3.0}
