@@ -11,7 +11,7 @@ import torch
 from preserve.encoders.base import Encoder
 from preserve.functional import gram_matrix, per_sample_mse
 from preserve.imageio import load_image
-from preserve.plugin import LossContext, Needs, Plugin, PluginCard, layer_spec
+from preserve.plugin import LossContext, Needs, Plugin, PluginCard, layer_spec, weights_of_styles
 
 DEFAULT_STYLE_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 REDUCTIONS = ("mean", "sum")
@@ -109,23 +109,7 @@ class StylePlugin(Plugin):
         if not self.per_style:
             raise ValueError("style: 'style_weights' weigh the styles of a multi-style network ('per_style'); "
                              "to mix images into one style use 'blend'")
-        if isinstance(given, Mapping):
-            unknown = sorted(set(given) - set(self.names))
-            if unknown:
-                raise ValueError(f"style: 'style_weights' names unknown style(s) {unknown}; the styles are {self.names}")
-            values = [given.get(name, 1.0) for name in self.names]
-        else:
-            values = list(given)
-            if len(values) != len(self.sources):
-                raise ValueError(f"style: 'style_weights' needs one number per style image ({len(self.sources)}), "
-                                 f"got {len(values)}")
-        try:
-            weights = tuple(float(v) for v in values)
-        except (TypeError, ValueError):
-            raise ValueError(f"style: 'style_weights' must be numbers, got {values}") from None
-        if any(not w >= 0 for w in weights):  # 'not >=' also catches NaN
-            raise ValueError(f"style: 'style_weights' must be non-negative, got {list(weights)}")
-        return weights
+        return weights_of_styles(given, self.names, "style: 'style_weights'")
 
     def _load(self, source: Any) -> torch.Tensor:
         if isinstance(source, torch.Tensor):

@@ -22,6 +22,15 @@ def _weight_pair(text: str) -> tuple[str, float]:
         raise argparse.ArgumentTypeError(f"weight for {name!r} is not a number: {value!r}") from None
 
 
+def _term_style_weight(text: str) -> tuple[str, str, float]:
+    """``TERM@STYLE=FACTOR`` (the names of the per-style log columns, ``face@the_scream``)."""
+    key, factor = _weight_pair(text)
+    term, sep, style = key.partition("@")
+    if not sep or not term or not style:
+        raise argparse.ArgumentTypeError(f"expected TERM@STYLE=FACTOR (for example face@the_scream=0.5), got {text!r}")
+    return term, style, factor
+
+
 def _add_train(sub: Any) -> None:
     p = sub.add_parser("train", help="train a feed-forward style network with a recipe of plugins",
                        description="Train a TransformerNet. Without --recipe the default recipe (content + style + tv) "
@@ -44,6 +53,10 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--style-weights", type=_weight_pair, nargs="+", default=[], metavar="STYLE=W",
                    help="multi-style networks: how much each named style's loss counts (others: 1), e.g. "
                         "woman_with_fan=2 to push a style that stays weaker than the rest")
+    p.add_argument("--weight-per-style", type=_term_style_weight, nargs="+", default=[],
+                   metavar="TERM@STYLE=FACTOR",
+                   help="multi-style networks: multiply a term's weight for the images of one style (others: 1), "
+                        "e.g. face@the_scream=0.5 to let the face term hold back less in that style")
     p.add_argument("--out", required=True, help="run folder: checkpoints, metrics, previews, model.pt")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--overwrite", action="store_true", help="start a new run even if --out holds one")
@@ -99,6 +112,13 @@ TRAIN_OPTIONS = ("image_size", "image_sizes", "batch_size", "epochs", "steps", "
                  "preview_images", "tensorboard", "progress", "spike_factor", "creep_factor", "ema")
 
 
+def _by_term(factors: list[tuple[str, str, float]]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for term, style, factor in factors:
+        out.setdefault(term, {})[style] = factor
+    return out
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .train import Trainer, build_config
 
@@ -109,7 +129,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
                **dict(args.weight)}
     style = args.style[0] if args.style and len(args.style) == 1 else args.style
     config = build_config(args.data, args.out, style=style, recipe=args.recipe, weights=weights,
-                          style_weights=dict(args.style_weights), resume=args.resume, **options)
+                          style_weights=dict(args.style_weights), weight_per_style=_by_term(args.weight_per_style),
+                          resume=args.resume, **options)
     trainer = Trainer(config, device=args.device, resume=args.resume, overwrite=args.overwrite)
     print(f"preserve: training {trainer.total_steps} steps on {len(trainer.dataset)} images "
           f"({trainer.device}, {'bf16' if trainer.use_bf16 else 'fp32'}); run folder {args.out}", file=sys.stderr)

@@ -51,6 +51,28 @@ def layer_spec(plugin: str, layers: str | Sequence[str],
     return names, weights
 
 
+def weights_of_styles(given: Mapping[str, float] | Sequence[float], names: Sequence[str],
+                      where: str) -> tuple[float, ...]:
+    """One non-negative weight per style of a multi-style network, in ``names`` order, from ``{name: weight}``
+    (styles not named weigh 1) or a list with one number per style. Errors start with ``where``."""
+    if isinstance(given, Mapping):
+        unknown = sorted(set(given) - set(names))
+        if unknown:
+            raise ValueError(f"{where} names unknown style(s) {unknown}; the styles are {list(names)}")
+        values = [given.get(name, 1.0) for name in names]
+    else:
+        values = list(given)
+        if len(values) != len(names):
+            raise ValueError(f"{where} needs one number per style ({len(names)}), got {len(values)}")
+    try:
+        weights = tuple(float(v) for v in values)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where} must be numbers, got {values}") from None
+    if any(not w >= 0 for w in weights):  # 'not >=' also catches NaN
+        raise ValueError(f"{where} must be non-negative, got {list(weights)}")
+    return weights
+
+
 @dataclass(frozen=True)
 class Needs:
     """Which encoder layers a plugin reads, for the stylized and the content batch; which extra per-file

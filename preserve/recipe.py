@@ -9,7 +9,11 @@ key ``encoder`` names the loss network (default ``vgg19``); every other key
 is a term: a number (its weight), a mapping with ``weight`` and the plugin's
 options, or ``null``/``false`` to leave a term out. A term is looked up as the
 plugin of its own name unless it says ``plugin: NAME``, so one plugin can
-appear twice (``style_fine: {plugin: style, layers: [relu1_2]}``).
+appear twice (``style_fine: {plugin: style, layers: [relu1_2]}``). With a
+multi-style network, ``weight_per_style: {style name: factor}`` multiplies a
+term's weight for the images of the named styles (others keep 1), so one term
+can count more or less in some styles: ``face: {weight: 3e4, weight_per_style:
+{the_scream: 0.5}}``.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import torch
 from torch import nn
 
 from .encoders.base import Encoder
-from .plugin import LossContext, Needs, Plugin
+from .plugin import LossContext, Needs, Plugin, weights_of_styles
 from .registry import create_encoder, PLUGINS
 
 RESERVED_KEYS = frozenset({"encoder"})
@@ -49,6 +53,7 @@ class TermSpec:
     plugin: str
     weight: float
     options: Mapping[str, Any] = field(default_factory=dict)
+    weight_per_style: Mapping[str, float] | None = None
 
 
 @dataclass
@@ -91,6 +96,10 @@ def parse_terms(spec: Mapping[str, Any], base_dir: str | os.PathLike[str] | None
         except KeyError as exc:
             raise RecipeError(f"term {name!r}: {exc}") from None
         weight = options.pop("weight", card.default_weight if card else 1.0)
+        per_style = options.pop("weight_per_style", None)
+        if per_style is not None and not isinstance(per_style, Mapping):
+            raise RecipeError(f"term {name!r}: 'weight_per_style' is a mapping of style names to factors, "
+                              f"got {per_style!r}")
         try:
             weight = float(weight)
         except (TypeError, ValueError):
@@ -102,7 +111,7 @@ def parse_terms(spec: Mapping[str, Any], base_dir: str | os.PathLike[str] | None
                           "not down", RecipeWarning, stacklevel=2)
         if base_dir is not None:
             options = _resolve_paths(options, getattr(card, "path_options", ()), Path(base_dir))
-        terms.append(TermSpec(name, plugin, weight, options))
+        terms.append(TermSpec(name, plugin, weight, options, dict(per_style) if per_style else None))
     if not terms:
         raise RecipeError("a recipe needs at least one term")
     return terms
@@ -188,6 +197,21 @@ class Recipe(nn.Module):
         self.encoder.check_layers(self.needs.stylized_layers | self.needs.content_layers)
         for plugin in self.plugins.values():
             plugin.setup(self.encoder)
+        self.weight_per_style: dict[str, torch.Tensor] = {}  # term -> (S,) factors, indexed by each image's style
+        for term in self.term_specs:
+            if term.weight_per_style:
+                self.weight_per_style[term.name] = self._factors(term)
+
+    def _factors(self, term: TermSpec) -> torch.Tensor:
+        names = self.style_names()
+        if len(names) < 2:
+            raise RecipeError(f"term {term.name!r}: 'weight_per_style' weighs the styles of a multi-style network; "
+                              f"this recipe holds one style ({names[0]!r})")
+        try:
+            return torch.tensor(weights_of_styles(term.weight_per_style, names, f"term {term.name!r}: "
+                                                  "'weight_per_style'"))
+        except ValueError as exc:
+            raise RecipeError(str(exc)) from None
 
     # -- construction --------------------------------------------------------
     @classmethod
@@ -236,6 +260,8 @@ class Recipe(nn.Module):
                 )
             raw[name] = value
             terms[name] = value * self.weights[name]
+            if name in self.weight_per_style and style is not None:
+                terms[name] = terms[name] * self.weight_per_style[name].to(value.device)[style.to(value.device)]
         total = torch.stack(list(terms.values())).sum(0).mean()
         stats = {f"{name}_{k}": v for name, plugin in self.plugins.items() for k, v in plugin.stats().items()}
         return RecipeOutput(total, terms, raw, stats)
@@ -279,6 +305,8 @@ def _terms_to_dict(encoder: Any, terms: list[TermSpec]) -> dict[str, Any]:
     out: dict[str, Any] = {"encoder": encoder}
     for term in terms:
         entry = {"weight": term.weight, **_jsonable(dict(term.options))}
+        if term.weight_per_style:
+            entry["weight_per_style"] = dict(term.weight_per_style)
         if term.plugin != term.name:
             entry["plugin"] = term.plugin
         out[term.name] = entry

@@ -579,6 +579,7 @@ def build_config(
     recipe: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     weights: Mapping[str, float | None] | None = None,
     style_weights: Mapping[str, float] | None = None,
+    weight_per_style: Mapping[str, Mapping[str, float]] | None = None,
     resume: bool = False,
     **options: Any,
 ) -> TrainConfig:
@@ -588,10 +589,11 @@ def build_config(
     ``config.json``; ``options`` may then change only what does not break
     the run (more ``steps``, logging intervals, workers). ``style_weights``
     (``{style name: weight}``) sets the style term's per-style weights of a
-    multi-style network.
+    multi-style network; ``weight_per_style`` (``{term: {style name: factor}}``)
+    multiplies any term's weight for the images of the named styles.
     """
     if resume and (Path(out) / "config.json").is_file() and not (data or style or recipe):
-        if any(v is not None for v in (weights or {}).values()) or style_weights:
+        if any(v is not None for v in (weights or {}).values()) or style_weights or weight_per_style:
             raise ValueError("weights cannot change when resuming a run")
         config = load_config(out)
         config.out = str(out)  # where the run is now: a run folder moved or copied resumes in its new place
@@ -616,6 +618,12 @@ def build_config(
                              "({style name: weight}) in the recipe to combine them with per-style weights by name "
                              "(--style-weights NAME=W)")
         term["style_weights"] = {**given, **{k: float(v) for k, v in style_weights.items()}}
+    for name, factors in (weight_per_style or {}).items():
+        entry = recipe_dict.get(name)
+        if not isinstance(entry, dict):
+            raise ValueError(f"per-style factors for {name!r}, but the recipe has no term {name!r} "
+                             f"(its terms: {', '.join(k for k in recipe_dict if k != 'encoder')})")
+        entry["weight_per_style"] = {**entry.get("weight_per_style", {}), **{k: float(v) for k, v in factors.items()}}
     data_list = [str(Path(d).resolve()) for d in ([data] if isinstance(data, (str, os.PathLike)) else data)]
     if options.get("init"):
         options["init"] = str(Path(options["init"]).resolve())
@@ -630,6 +638,7 @@ def train(
     recipe: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     weights: Mapping[str, float | None] | None = None,
     style_weights: Mapping[str, float] | None = None,
+    weight_per_style: Mapping[str, Mapping[str, float]] | None = None,
     resume: bool = False,
     overwrite: bool = False,
     device: str = "auto",
@@ -641,9 +650,11 @@ def train(
     used with ``style``. With a recipe, ``style`` (if given) replaces the
     style term's image, and ``weights`` override term weights in both cases.
     ``style_weights`` (``{style name: weight}``) weighs the styles of a
-    multi-style network against each other. Other keyword arguments are
-    :class:`TrainConfig` fields.
+    multi-style network against each other; ``weight_per_style``
+    (``{term: {style name: factor}}``) multiplies any term's weight for the
+    images of the named styles. Other keyword arguments are :class:`TrainConfig`
+    fields.
     """
     config = build_config(data, out, style=style, recipe=recipe, weights=weights, style_weights=style_weights,
-                          resume=resume, **options)
+                          weight_per_style=weight_per_style, resume=resume, **options)
     return Trainer(config, device=device, resume=resume, overwrite=overwrite).fit()

@@ -281,19 +281,29 @@ def test_multi_scale_training_runs_at_the_drawn_sizes(tmp_path):
 
 
 def test_style_weights_on_the_cli_reach_the_run_and_are_checked(tmp_path, capsys):
-    """``preserve train --style-weights NAME=W``: the run's recipe holds the weight (so a resume keeps it), a name
-    the run does not have is refused before training, and a resume may not change it."""
+    """``preserve train --style-weights NAME=W`` and ``--weight-per-style TERM@STYLE=F``: the run's recipe holds
+    them (so a resume keeps them), a style or term the run does not have is refused before training, and a resume
+    may not change them."""
     out = tmp_path / "run"
     base = ["train", "--data", str(PHOTOS), "--out", str(out), "--style", str(STYLES / "starry_night.jpg"),
             str(STYLES / "the_scream.jpg"), "--network", "johnson-multi", "--width", "8", "--image-size", "32",
             "--batch-size", "1", "--steps", "2", "--workers", "0", "--no-progress", "--preview-every", "1000"]
     assert main([*base, "--style-weights", "nope=2"]) == 2
     assert "unknown style(s) ['nope']" in capsys.readouterr().err
-    assert main([*base, "--style-weights", "the_scream=2.5"]) == 0
+    assert main([*base, "--weight-per-style", "tv@nope=2"]) == 2
+    assert "unknown style(s) ['nope']" in capsys.readouterr().err
+    assert main([*base, "--weight-per-style", "face@the_scream=2"]) == 2
+    assert "the recipe has no term 'face'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main([*base, "--weight-per-style", "the_scream=2"])
+    assert "expected TERM@STYLE=FACTOR" in capsys.readouterr().err
+    assert main([*base, "--style-weights", "the_scream=2.5", "--weight-per-style", "tv@starry_night=0.5"]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["recipe"]["style"]["style_weights"] == {"the_scream": 2.5}
-    assert main(["train", "--out", str(out), "--resume", "--steps", "3", "--style-weights", "the_scream=1"]) == 2
-    assert "weights cannot change when resuming" in capsys.readouterr().err
+    assert config["recipe"]["tv"]["weight_per_style"] == {"starry_night": 0.5}
+    for change in (["--style-weights", "the_scream=1"], ["--weight-per-style", "tv@starry_night=1"]):
+        assert main(["train", "--out", str(out), "--resume", "--steps", "3", *change]) == 2
+        assert "weights cannot change when resuming" in capsys.readouterr().err
 
 
 def test_recipe_style_weights_by_list_and_cli_weights_by_name_are_refused_clearly(tmp_path):

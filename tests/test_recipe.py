@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import preserve
 from helpers import STARRY_NIGHT, STYLES
@@ -179,7 +181,7 @@ def test_per_style_weights_scale_each_image_by_its_own_style(vgg19):
 
 @pytest.mark.parametrize("options, match", [
     ({"style_weights": {"nope": 2}}, "unknown style"),
-    ({"style_weights": [1.0]}, "one number per style image"),
+    ({"style_weights": [1.0]}, r"one number per style \(2\)"),
     ({"style_weights": {"the_scream": -1}}, "non-negative"),
     ({"style_weights": {"the_scream": "x"}}, "must be numbers"),
     ({"style_weights": [1.0, 2.0], "per_style": False}, "multi-style network"),
@@ -188,3 +190,33 @@ def test_bad_per_style_weights_are_named(options, match):
     images = [str(STARRY_NIGHT), str(STYLES / "the_scream.jpg")]
     with pytest.raises(ValueError, match=match):
         preserve.create("style", image=images, size=32, **{"per_style": True, **options})
+
+
+@settings(max_examples=6, deadline=None)
+@given(factors=st.lists(st.floats(0, 4, allow_nan=False), min_size=2, max_size=2),
+       which=st.lists(st.integers(0, 1), min_size=1, max_size=4), name_both=st.booleans())
+def test_weight_per_style_multiplies_a_terms_weight_for_its_styles_images(vgg19, factors, which, name_both):
+    """``weight_per_style``: a term's weighted loss is raw x weight x the factor of each image's style (named
+    styles; the others keep 1); the raw loss and the other terms do not change; the recipe round-trips it."""
+    style = {"image": [str(STARRY_NIGHT), str(STYLES / "the_scream.jpg")], "size": 32, "per_style": True}
+    named = {"starry_night": factors[0], "the_scream": factors[1]} if name_both else {"the_scream": factors[1]}
+    recipe = Recipe(vgg19, style=style, tv={"weight": 3.0, "weight_per_style": named})
+    x = torch.rand(len(which), 3, 16, 16, generator=torch.Generator().manual_seed(len(which)))
+    out = recipe(x, x, style=torch.tensor(which))
+    expected = torch.tensor([named.get(name, 1.0) for name in ("starry_night", "the_scream")])[torch.tensor(which)]
+    torch.testing.assert_close(out.terms["tv"], out.raw["tv"] * 3.0 * expected)
+    torch.testing.assert_close(out.terms["style"], out.raw["style"] * recipe.weights["style"])
+    assert Recipe.from_dict(recipe.to_dict()).to_dict()["tv"]["weight_per_style"] == named
+
+
+@pytest.mark.parametrize("terms, match", [
+    ({"tv": {"weight_per_style": {"nope": 2}}}, "unknown style"),
+    ({"tv": {"weight_per_style": {"the_scream": -1}}}, "non-negative"),
+    ({"tv": {"weight_per_style": [1, 2]}}, "mapping of style names"),
+    ({"style": {"image": str(STARRY_NIGHT), "size": 32}, "tv": {"weight_per_style": {"starry_night": 2}}},
+     "holds one style"),
+])
+def test_bad_weight_per_style_is_named(vgg19, terms, match):
+    style = {"image": [str(STARRY_NIGHT), str(STYLES / "the_scream.jpg")], "size": 32, "per_style": True}
+    with pytest.raises(RecipeError, match=match):
+        Recipe(vgg19, **{"style": style, **terms})
