@@ -203,13 +203,23 @@ def command(run: str, args: argparse.Namespace) -> list[str]:
                    "--image-size", "256", "--batch-size", "4", "--seed", "0", "--device", args.device,
                    "--checkpoint-every", "50", "--keep-every", "500", "--preview-every", "100",
                    "--preview", *map(str, PREVIEWS), "--log-every", "10"] + ema + extra + recipe_file(run, out)
-                   + style_weights(args.stage))
+                   + style_weights(args.stage) + face_weight_per_style(run, args.stage))
 
 
 def style_weights(stage: int) -> list[str]:
     """``--style-weights NAME=W ...`` for a stage that weighs some styles harder than the rest."""
     weights = STAGES.get(stage, {}).get("style_weights", {})
     return ["--style-weights", *(f"{name}={w:g}" for name, w in weights.items())] if weights else []
+
+
+def face_weight_per_style(run: str, stage: int) -> list[str]:
+    """``--weight-per-style face@STYLE=F face_tone@STYLE=F ...`` for a faces run of a stage that lets the face
+    terms hold some styles back less (``face_factors``); the plain run has no face terms to weigh."""
+    factors = STAGES.get(stage, {}).get("face_factors", {})
+    if not factors or run == "plain":
+        return []
+    terms = ["face"] + (["face_tone"] if any(a.startswith("face_tone=") for a in RUNS_OF[run]) else [])
+    return ["--weight-per-style", *(f"{t}@{name}={f:g}" for t in terms for name, f in factors.items())]
 
 
 def main() -> int:
