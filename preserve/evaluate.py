@@ -136,13 +136,14 @@ def prepare_photos(photos: Sequence[str | os.PathLike[str]], *, size: int = 384,
 def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os.PathLike[str]],
              out: str | os.PathLike[str], *, style: str | None = None, size: int = 384,
              judges: Sequence[str] = DEFAULT_JUDGES, min_score: float = 0.95, style_name: str | None = None,
-             prepared: PreparedPhotos | None = None, face_zoom: FaceZoom | float | None = None) -> dict[str, Any]:
+             prepared: PreparedPhotos | None = None, face_zoom: FaceZoom | float | None = None,
+             latency: bool = True) -> dict[str, Any]:
     """Run the evaluation and write its files; returns the summary.
 
     ``style_name`` picks the style of multi-style models (one-style models ignore it). ``prepared`` (from
     :func:`prepare_photos`, same photos, size and judges) skips loading, detecting and embedding again.
     ``face_zoom`` (a :class:`~preserve.facezoom.FaceZoom` or its target width in pixels) stylizes every
-    model's photos with small faces zoomed.
+    model's photos with small faces zoomed. ``latency=False`` skips timing each model at 512 px.
     """
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -202,7 +203,8 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
         entry = summary["models"][n]
         if photo_style and losses[n]["style"]:
             entry["style_ratio"] = style_ratio(losses[n]["style"], photo_style)
-        entry["latency_512_ms"] = latency_ms(net, 512)
+        if latency:
+            entry["latency_512_ms"] = latency_ms(net, 512)
     if photo_style:
         summary["photo_style_loss_mean"] = statistics.mean(photo_style)
     if style_name is not None:

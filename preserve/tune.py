@@ -130,7 +130,7 @@ def tune(config: TuneConfig) -> dict[str, Any]:
     for style in styles:
         per_style[style] = evaluate([str(models[w]) for w in models], [], out / "eval" / style,
                                     style=images[style], style_name=style if len(names) > 1 else None,
-                                    prepared=prepared)
+                                    prepared=prepared, latency=False)
     baseline = "branch-none"
     points = []
     for weight in sorted(config.weights):

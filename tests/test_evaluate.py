@@ -47,7 +47,7 @@ def test_evaluate_end_to_end(tmp_path, capsys):
     (tmp_path / "truncated.jpg").write_bytes((PHOTOS / "dog.jpg").read_bytes()[:300])
     photos.append(str(tmp_path / "truncated.jpg"))
     assert main(["evaluate", "--models", str(a), str(b), "--photos", *photos, "--out", str(tmp_path / "ev"),
-                 "--style", str(STARRY_NIGHT), "--size", "192"]) == 0
+                 "--style", str(STARRY_NIGHT), "--size", "192", "--no-latency"]) == 0
     out = tmp_path / "ev"
     for name in ("faces.csv", "faces.json", "summary.json", "histogram.png", "distances.png", "gallery.png"):
         assert (out / name).is_file(), name
@@ -58,6 +58,7 @@ def test_evaluate_end_to_end(tmp_path, capsys):
         table = list(csv.DictReader(fh))
     summary = json.loads((out / "summary.json").read_text())
     assert summary["faces"] == len(table) == 4
+    assert not any("latency_512_ms" in entry for entry in summary["models"].values())  # --no-latency
     assert summary["photos"] == 4 and list(summary["unreadable_photos"]) == [str(tmp_path / "truncated.jpg")]
     assert set(summary["skin_tones"]) <= {name for _, name in ITA_GROUPS}
     assert sum(summary["skin_tones"].values()) == 4
