@@ -32,8 +32,8 @@ same way from what stage 4 shipped (commit 014bd20), ``--stage 6`` from what sta
 weighing the weaker styles harder (``--style-weights``), and ``--stage 7`` goes on from what stage 6 shipped (commit
 d496710). Give both runs the same ``--steps`` so that they stop at the same step on their own::
 
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 7 --run plain --steps 1700 >> runs/logs/zoo7-plain.log 2>&1 &
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 7 --run faces-tone --steps 1700 >> runs/logs/zoo7-faces-tone.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 7 --run plain --steps 650 >> runs/logs/zoo7-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 7 --run faces-tone --steps 650 >> runs/logs/zoo7-faces-tone.log 2>&1 &
 
 ``--stage 2`` continues both runs from the models stage 1 shipped (``runs/zoo2-{plain,faces}``, each from its
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at

@@ -121,17 +121,21 @@ def stages_text(facts: dict[str, Any]) -> str:
     """'800 steps at lr 0.0001 and style weight 0.5, then 900 at lr 0.0003 and style weight 1 (times 2.5 for
     woman_with_fan)'."""
     parts = [f"{s['steps']}{' steps' if i == 0 else ''} at lr {s['config']['lr']:g} and style weight "
-             f"{s['config']['recipe']['style']['weight']:g}{per_style_text(s['config']['recipe']['style'])}"
+             f"{s['config']['recipe']['style']['weight']:g}{per_style_text(s['config']['recipe'])}"
              for i, s in enumerate(facts["stages"])]
     return ", then ".join(parts)
 
 
-def per_style_text(style_term: dict[str, Any]) -> str:
-    """' (times 2.5 for woman_with_fan, 1.5 for great_wave)' for a style term with per-style weights, else ''."""
-    weights = {name: w for name, w in style_term.get("style_weights", {}).items() if w != 1}
-    if not weights:
-        return ""
-    return " (times " + ", ".join(f"{w:g} for {name}" for name, w in weights.items()) + ")"
+def per_style_text(recipe: dict[str, Any]) -> str:
+    """' (times 2.5 for woman_with_fan, 1.5 for great_wave)' for a recipe whose style term weighs styles apart, and
+    '; face weight times 0.6 for the_scream' for each term with per-style factors; '' when there are none."""
+    def times(weights: dict[str, float]) -> str:
+        return ", ".join(f"{w:g} for {name}" for name, w in weights.items() if w != 1)
+
+    style = times(recipe["style"].get("style_weights", {}) | recipe["style"].get("weight_per_style", {}))
+    others = [f"; {name} weight times {times(term['weight_per_style'])}" for name, term in recipe.items()
+              if name not in ("style", "encoder") and isinstance(term, dict) and times(term.get("weight_per_style", {}))]
+    return (f" (times {style})" if style else "") + "".join(others)
 
 
 def average_text(facts: dict[str, Any]) -> str:
