@@ -605,7 +605,7 @@ def main() -> None:
             out = Path(tmp) / style
             image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
             summaries[style] = evaluate([str(files["plain"]), str(files["faces"])], [], out, style=image,
-                                        style_name=style, prepared=prepared)
+                                        style_name=style, prepared=prepared, latency=False)
             (TABLES / f"{style}_summary.json").write_text(json.dumps(summaries[style], indent=2))
             for table in ("faces", "photos"):
                 (TABLES / f"{style}_{table}.csv").write_text(
@@ -616,7 +616,8 @@ def main() -> None:
                     (IMAGES / f"results_great_wave_{kind}.png").write_bytes((out / f"{kind}.png").read_bytes())
             if zoom is not None:
                 zoomed[style] = evaluate([str(files["plain"]), str(files["faces"])], [], Path(tmp) / f"zoom-{style}",
-                                         style=image, style_name=style, prepared=prepared, face_zoom=zoom)
+                                         style=image, style_name=style, prepared=prepared, face_zoom=zoom,
+                                         latency=False)
                 (TABLES / f"{style}_zoom_summary.json").write_text(json.dumps(zoomed[style], indent=2))
                 (TABLES / f"{style}_zoom_faces.csv").write_text(
                     (Path(tmp) / f"zoom-{style}" / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
@@ -624,7 +625,7 @@ def main() -> None:
         for style, path in legacy_models(Path(tmp)).items():
             image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
             legacy[style] = evaluate([str(path), str(files["plain"])], [], Path(tmp) / f"legacy-{style}",
-                                     style=image, style_name=style, prepared=prepared)
+                                     style=image, style_name=style, prepared=prepared, latency=False)
     (TABLES / "legacy_summary.json").write_text(json.dumps(legacy, indent=2))
     for old in IMAGES.glob("results_starry_night_*"):
         old.unlink()
