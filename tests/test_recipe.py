@@ -174,8 +174,8 @@ def test_per_style_weights_scale_each_image_by_its_own_style(vgg19):
     x, y = torch.rand(4, 3, 32, 32, generator=g), torch.rand(4, 3, 32, 32, generator=g)
     which = torch.tensor([0, 1, 1, 0])
     plain = Recipe(vgg19, style=base)(x, y, style=which).raw["style"]
-    for given in ({"the_scream": 2.5}, [1.0, 2.5]):
-        weighted = Recipe(vgg19, style={**base, "style_weights": given})(x, y, style=which).raw["style"]
+    for weights in ({"the_scream": 2.5}, [1.0, 2.5]):
+        weighted = Recipe(vgg19, style={**base, "style_weights": weights})(x, y, style=which).raw["style"]
         torch.testing.assert_close(weighted, plain * torch.tensor([1.0, 2.5, 2.5, 1.0]))
 
 
