@@ -132,9 +132,9 @@ def per_style_text(recipe: dict[str, Any]) -> str:
     def times(weights: dict[str, float]) -> str:
         return ", ".join(f"{w:g} for {name}" for name, w in weights.items() if w != 1)
 
-    style = times(recipe["style"].get("style_weights", {}) | recipe["style"].get("weight_per_style", {}))
+    style = times(recipe["style"].get("style_weights", {}))
     others = [f"; {name} weight times {times(term['weight_per_style'])}" for name, term in recipe.items()
-              if name not in ("style", "encoder") and isinstance(term, dict) and times(term.get("weight_per_style", {}))]
+              if name != "encoder" and isinstance(term, dict) and times(term.get("weight_per_style", {}))]
     return (f" (times {style})" if style else "") + "".join(others)
 
 
