@@ -167,11 +167,12 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
         if zoom is not None:
             outs = {n: zoom(nets[n], img, o) for n, o in outs.items()}
         if loss_recipe is not None:
-            with torch.no_grad():
-                photo_style.append(float(loss_recipe(img[None], img[None]).raw["style"][0]))
+            with torch.no_grad():  # the photo's features once, for its own style loss and every model's
+                features = loss_recipe.encode_content(img[None])
+                photo_style.append(float(loss_recipe(img[None], img[None], content_features=features).raw["style"][0]))
                 per_photo.append({"photo": str(item["path"]), "faces": len(boxes), "photo/style": photo_style[-1]})
                 for n, o in outs.items():
-                    r = loss_recipe(o[None], img[None])
+                    r = loss_recipe(o[None], img[None], content_features=features)
                     losses[n]["content"].append(float(r.raw["content"][0]))
                     losses[n]["style"].append(float(r.raw["style"][0]))
                     per_photo[-1].update({f"{n}/content": losses[n]["content"][-1],

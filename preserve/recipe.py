@@ -239,16 +239,25 @@ class Recipe(nn.Module):
         inputs: Mapping[str, Any] | None = None,
         style: torch.Tensor | None = None,
         network: Callable[[torch.Tensor], torch.Tensor] | None = None,
+        content_features: Mapping[str, torch.Tensor] | None = None,
     ) -> RecipeOutput:
         """The loss of ``stylized`` against ``content``; ``style`` (``(B,)`` long) is each image's style index
         when the network holds several styles; ``network`` is the style network as it made ``stylized``
-        (for plugins that run it again, see :class:`~preserve.plugin.LossContext`)."""
+        (for plugins that run it again, see :class:`~preserve.plugin.LossContext`). ``content_features``
+        (from :meth:`encode_content`, broadcast over the batch) skips the encoder on ``content``: for
+        scoring several stylized versions of one photo, as evaluation does."""
         missing = self.needs.inputs - set(inputs or {})
         if missing:
             raise ValueError(f"the recipe's plugins need input(s) {sorted(missing)} that were not given")
         stylized_features = self.encoder(stylized, self.needs.stylized_layers) if self.needs.stylized_layers else {}
-        with torch.no_grad():
-            content_features = self.encoder(content, self.needs.content_layers) if self.needs.content_layers else {}
+        if content_features is None:
+            content_features = self.encode_content(content)
+        else:
+            absent = self.needs.content_layers - set(content_features)
+            if absent:
+                raise ValueError(f"content_features lacks layer(s) {sorted(absent)} the recipe's plugins need")
+            content_features = {k: content_features[k].expand(len(content), *content_features[k].shape[1:])
+                                for k in self.needs.content_layers}
         ctx = LossContext(stylized, content, stylized_features, content_features, dict(inputs or {}), style, network)
         raw: dict[str, torch.Tensor] = {}
         terms: dict[str, torch.Tensor] = {}
@@ -265,6 +274,14 @@ class Recipe(nn.Module):
         total = torch.stack(list(terms.values())).sum(0).mean()
         stats = {f"{name}_{k}": v for name, plugin in self.plugins.items() for k, v in plugin.stats().items()}
         return RecipeOutput(total, terms, raw, stats)
+
+    def encode_content(self, content: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The encoder's features of a content batch at the layers the plugins read from it (no gradient);
+        pass them to :meth:`forward` as ``content_features`` to score that content more than once."""
+        if not self.needs.content_layers:
+            return {}
+        with torch.no_grad():
+            return self.encoder(content, self.needs.content_layers)
 
     def style_names(self) -> list[str]:
         """The styles a network trained with this recipe holds: the names of a multi-style term's styles, or one

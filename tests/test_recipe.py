@@ -40,6 +40,28 @@ def test_one_encoder_pass_per_batch_for_the_union_of_layers(vgg19):
     assert all(v.shape == (2,) for v in out.terms.values())
 
 
+def test_content_features_given_once_skip_the_content_pass_and_change_nothing(vgg19):
+    """Features from encode_content, broadcast over a batch of several stylized versions of one photo, give the
+    same losses as encoding that photo for each, with no encoder pass on the content; a layer missing is named."""
+    recipe = Recipe(vgg19, content={"layers": ["relu2_2", "relu3_3"]},
+                    style={"image": str(STARRY_NIGHT), "size": 64}, tv=1.0)
+    g = torch.Generator().manual_seed(5)
+    photo, stylized = torch.rand(1, 3, 32, 32, generator=g), torch.rand(3, 3, 32, 32, generator=g)
+    features = recipe.encode_content(photo)
+    assert set(features) == {"relu2_2", "relu3_3"} and not any(f.requires_grad for f in features.values())
+    expected = recipe(stylized, photo.expand(3, -1, -1, -1))
+    calls = _counting(recipe.encoder)
+    try:
+        given_once = recipe(stylized, photo.expand(3, -1, -1, -1), content_features=features)
+    finally:
+        del recipe.encoder.forward
+    assert [layers for layers, _ in calls] == [frozenset({"relu1_2", "relu2_2", "relu3_3", "relu4_3"})]
+    for name in expected.raw:
+        torch.testing.assert_close(given_once.raw[name], expected.raw[name])
+    with pytest.raises(ValueError, match="relu3_3"):
+        recipe(stylized, photo, content_features={"relu2_2": features["relu2_2"]})
+
+
 def test_the_shared_pass_gives_what_each_term_gives_alone(vgg19):
     """One recipe (one encoder pass for all) against three one-term recipes with weight 1: same per-image values,
     and the total is the batch mean of the weighted sum."""
