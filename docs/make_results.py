@@ -519,13 +519,14 @@ def group_table(summaries: dict[str, Any], by: str) -> list[str]:
     return lines + [""]
 
 
-def legacy_table(legacy: dict[str, Any]) -> list[str]:
+def legacy_table(legacy: dict[str, Any], summaries: dict[str, Any]) -> list[str]:
+    """The retired one-style models (``legacy``: their evaluations) beside the zoo's plain model (``summaries``)."""
     if not legacy:
         return ["(The retired models are read from git history, which this clone lacks.)", ""]
     lines = ["| style | model | style ratio | content loss |", "|---|---|---|---|"]
     for style, summary in legacy.items():
-        for name in (f"{style}-shipped", "plain"):
-            m = summary["models"][name]
+        for name, m in ((f"{style}-shipped", summary["models"][f"{style}-shipped"]),
+                        ("plain", summaries[style]["models"]["plain"])):
             label = "one-style model (900 steps)" if name.endswith("-shipped") else "the zoo's plain model"
             lines.append(f"| {style} | {label} | {m['style_ratio']:.3f} | {m['content_loss_mean']:.4g} |")
     return lines + [""]
@@ -624,7 +625,8 @@ def main() -> None:
                 zoomed_rows[style] = json.loads((Path(tmp) / f"zoom-{style}" / "faces.json").read_text())
         for style, path in legacy_models(Path(tmp)).items():
             image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
-            legacy[style] = evaluate([str(path), str(files["plain"])], [], Path(tmp) / f"legacy-{style}",
+            # the plain model's numbers on the same photos and style are summaries[style]'s: not evaluated twice
+            legacy[style] = evaluate([str(path)], [], Path(tmp) / f"legacy-{style}",
                                      style=image, style_name=style, prepared=prepared, latency=False)
     (TABLES / "legacy_summary.json").write_text(json.dumps(legacy, indent=2))
     for old in IMAGES.glob("results_starry_night_*"):
@@ -713,7 +715,7 @@ def main() -> None:
             *(["## With face zoom", "", *zoom_section(summaries, rows, zoomed, zoomed_rows, zoom)] if zoom else []),
             "## Against the retired one-style models", "",
             (f"The one-style models the package shipped before the zoo (TransformerNet, 900 steps on 151 "
-             f"portraits; commit {LEGACY_COMMIT}) on the same photos and the same style terms:"), "", *legacy_table(legacy),
+             f"portraits; commit {LEGACY_COMMIT}) on the same photos and the same style terms:"), "", *legacy_table(legacy, summaries),
             "## Choosing the face weight", "", *tune_section(args.runs / "zoo-tune" / "tune.json"),
             "## Pictures", "",
             "The eight paintings (reproductions rebuilt by `preserve data styles`; sources and licences in "
