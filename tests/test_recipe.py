@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -93,6 +95,35 @@ def test_style_targets_are_cached_buffers(vgg19):
         del recipe.encoder.forward
     assert len(calls) == 1  # no content layers needed, and the style image is not re-encoded
     assert torch.equal(before, style.target_0)
+
+
+def test_a_second_recipe_reuses_the_style_targets_unless_the_encoder_weights_differ(vgg19):
+    """Gram targets are computed once per process for the same encoder weights, layers and pixels: a second
+    recipe on another instance of the same weights runs no encoder pass for its style, and gets equal targets;
+    an encoder with one weight changed (a copy, edited in place) computes its own."""
+    painting = torch.rand(3, 40, 48, generator=torch.Generator().manual_seed(11))  # pixels no other test uses
+    first = Recipe(vgg19, style={"image": painting})
+    same_weights = preserve.create_encoder("vgg19")
+    calls = _counting(same_weights)
+    try:
+        second = Recipe(same_weights, style={"image": painting.clone()})
+    finally:
+        del same_weights.forward
+    assert calls == []
+    edited = copy.deepcopy(vgg19)
+    with torch.no_grad():
+        edited.layers.conv1_1.bias += 0.5
+    assert edited.fingerprint() != vgg19.fingerprint() == same_weights.fingerprint()
+    calls = _counting(edited)
+    try:
+        third = Recipe(edited, style={"image": painting})
+    finally:
+        del edited.forward
+    assert len(calls) == 1
+    for i in range(4):
+        target = getattr(first.plugins["style"], f"target_{i}")
+        assert torch.equal(getattr(second.plugins["style"], f"target_{i}"), target)
+        assert not torch.equal(getattr(third.plugins["style"], f"target_{i}"), target)
 
 
 def test_style_loss_zero_for_the_style_image_itself(vgg19):
