@@ -15,6 +15,10 @@ training), at 512 px, for every style: style ratio, content loss, faces kept bet
 faces. The retired one-style models (git history) are evaluated on the same photos, for the two styles they
 cover.
 
+Each evaluation waits in ``runs/results-work/KEY`` until the page is written (KEY: both models' weights, the
+photos, size, face zoom and the code), so a run stopped midway, rerun with the same arguments, goes on from the
+evaluations it finished.
+
 Run folders do not outlast a machine, but the page describes every stage behind a model: each run's facts
 (steps, wall time, the machines its steps ran on, settings) go into ``docs/results/zoo_training.json``, which
 stands in for a run folder that is gone; the last ``preserve tune`` report is kept as
@@ -24,9 +28,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -180,6 +186,37 @@ def half_precision_copies(runs: Path, folder: Path, stage: int, run_of: dict[str
             "variant": variant, "steps": facts[variant]["steps"], "machine": machines_text(facts[variant]),
             "paintings": {s: PAINTINGS[s].credit.replace("*", "") for s in STYLES}})
     return files, facts
+
+
+def weights_digest(path: Path) -> str:
+    """A digest of a model file's tensors and settings (its bytes differ between two saves of the same model)."""
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    h = hashlib.sha256(json.dumps({k: v for k, v in saved.items() if k != "state_dict"}, sort_keys=True).encode())
+    for name, tensor in sorted(saved["state_dict"].items()):
+        h.update(name.encode())
+        h.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+
+def work_folder(runs: Path, files: dict[str, Path], photos: list[str], zoom: float | None) -> Path:
+    """Where the evaluations wait until the page is written, named by what decides their numbers: both models'
+    weights, the photos, size and face zoom, and the code (HEAD and its uncommitted changes to preserve/ and
+    plugins/, not the models --ship writes). A run stopped midway goes on from the evaluations it finished; a change to any of those starts
+    afresh."""
+    h = hashlib.sha256(json.dumps([*(weights_digest(files[v]) for v in MODEL_FILES), photos, EVAL_SIZE, zoom]).encode())
+    for cmd in (["git", "rev-parse", "HEAD"], ["git", "diff", "HEAD", "--", "preserve", "plugins", ":(exclude)preserve/styles"]):
+        h.update(subprocess.run(cmd, cwd=ROOT, capture_output=True).stdout)
+    return runs / "results-work" / h.hexdigest()[:16]
+
+
+def evaluated(out: Path, **kwargs: Any) -> dict[str, Any]:
+    """``evaluate(..., out, **kwargs)``'s summary, or the one an earlier run finished there (``done`` is written
+    after evaluate has written everything)."""
+    if (out / "done").is_file():
+        return json.loads((out / "summary.json").read_text())
+    summary = evaluate(out=out, **kwargs)
+    (out / "done").write_text("")
+    return summary
 
 
 def ship(files: dict[str, Path]) -> None:
@@ -601,33 +638,36 @@ def main() -> None:
     zoom = FaceZoom(target=args.face_zoom) if args.face_zoom else None
     zoomed: dict[str, Any] = {}
     zoomed_rows: dict[str, list[dict[str, Any]]] = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for style in STYLES:
-            out = Path(tmp) / style
-            image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
-            summaries[style] = evaluate([str(files["plain"]), str(files["faces"])], [], out, style=image,
-                                        style_name=style, prepared=prepared, latency=False)
-            (TABLES / f"{style}_summary.json").write_text(json.dumps(summaries[style], indent=2))
-            for table in ("faces", "photos"):
-                (TABLES / f"{style}_{table}.csv").write_text(
-                    (out / f"{table}.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
-            rows[style] = json.loads((out / "faces.json").read_text())
-            if style == "great_wave":
-                for kind in ("gallery", "histogram", "distances"):
-                    (IMAGES / f"results_great_wave_{kind}.png").write_bytes((out / f"{kind}.png").read_bytes())
-            if zoom is not None:
-                zoomed[style] = evaluate([str(files["plain"]), str(files["faces"])], [], Path(tmp) / f"zoom-{style}",
-                                         style=image, style_name=style, prepared=prepared, face_zoom=zoom,
-                                         latency=False)
-                (TABLES / f"{style}_zoom_summary.json").write_text(json.dumps(zoomed[style], indent=2))
-                (TABLES / f"{style}_zoom_faces.csv").write_text(
-                    (Path(tmp) / f"zoom-{style}" / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
-                zoomed_rows[style] = json.loads((Path(tmp) / f"zoom-{style}" / "faces.json").read_text())
-        for style, path in legacy_models(Path(tmp)).items():
-            image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
-            # the plain model's numbers on the same photos and style are summaries[style]'s: not evaluated twice
-            legacy[style] = evaluate([str(path)], [], Path(tmp) / f"legacy-{style}",
-                                     style=image, style_name=style, prepared=prepared, latency=False)
+    work = work_folder(args.runs, files, photos, args.face_zoom)
+    work.mkdir(parents=True, exist_ok=True)
+    print(f"evaluations in {work} (a run stopped midway goes on from there)", flush=True)
+    models = [str(files["plain"]), str(files["faces"])]
+    for style in STYLES:
+        out = work / style
+        image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
+        summaries[style] = evaluated(out, models=models, photos=[], style=image, style_name=style,
+                                     prepared=prepared, latency=False)
+        (TABLES / f"{style}_summary.json").write_text(json.dumps(summaries[style], indent=2))
+        for table in ("faces", "photos"):
+            (TABLES / f"{style}_{table}.csv").write_text(
+                (out / f"{table}.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
+        rows[style] = json.loads((out / "faces.json").read_text())
+        if style == "great_wave":
+            for kind in ("gallery", "histogram", "distances"):
+                (IMAGES / f"results_great_wave_{kind}.png").write_bytes((out / f"{kind}.png").read_bytes())
+        if zoom is not None:
+            out = work / f"zoom-{style}"
+            zoomed[style] = evaluated(out, models=models, photos=[], style=image, style_name=style,
+                                      prepared=prepared, face_zoom=zoom, latency=False)
+            (TABLES / f"{style}_zoom_summary.json").write_text(json.dumps(zoomed[style], indent=2))
+            (TABLES / f"{style}_zoom_faces.csv").write_text(
+                (out / "faces.csv").read_text().replace(f"{eval_dir}{os.sep}", ""))
+            zoomed_rows[style] = json.loads((out / "faces.json").read_text())
+    for style, path in legacy_models(work).items():
+        image = str(ROOT / "examples" / "data" / "styles" / f"{style}.jpg")
+        # the plain model's numbers on the same photos and style are summaries[style]'s: not evaluated twice
+        legacy[style] = evaluated(work / f"legacy-{style}", models=[str(path)], photos=[], style=image,
+                                  style_name=style, prepared=prepared, latency=False)
     (TABLES / "legacy_summary.json").write_text(json.dumps(legacy, indent=2))
     for old in IMAGES.glob("results_starry_night_*"):
         old.unlink()
@@ -744,6 +784,7 @@ def main() -> None:
             "diagonal: kept better:", "", "![distances](images/results_great_wave_distances.png)", "",
             "Training losses of the `-faces` run:", "", "![losses](images/zoo_losses.png)", ""]
     (ROOT / "docs" / "results.md").write_text("\n".join(page))
+    shutil.rmtree(work)  # the page is written: nothing left to resume
     print((ROOT / "docs" / "results.md").read_text())
 
 
