@@ -44,6 +44,7 @@ import torch
 from PIL import Image
 
 from preserve.datasets.paintings import PAINTINGS
+from preserve.digest import hash_tensors
 from preserve.evaluate import FACE_SIZES, evaluate, prepare_photos
 from preserve.facezoom import FaceZoom
 from preserve.faces.mtcnn import MTCNN
@@ -192,10 +193,7 @@ def weights_digest(path: Path) -> str:
     """A digest of a model file's tensors and settings (its bytes differ between two saves of the same model)."""
     saved = torch.load(path, map_location="cpu", weights_only=True)
     h = hashlib.sha256(json.dumps({k: v for k, v in saved.items() if k != "state_dict"}, sort_keys=True).encode())
-    for name, tensor in sorted(saved["state_dict"].items()):
-        h.update(name.encode())
-        h.update(tensor.contiguous().reshape(-1).view(torch.uint8).numpy())
-    return h.hexdigest()
+    return hash_tensors(h, sorted(saved["state_dict"].items())).hexdigest()
 
 
 def work_folder(runs: Path, files: dict[str, Path], photos: list[str], zoom: float | None) -> Path:

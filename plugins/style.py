@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 
 import torch
 
+from preserve.digest import hash_tensors
 from preserve.encoders.base import Encoder
 from preserve.functional import gram_matrix, per_sample_mse
 from preserve.imageio import load_image
@@ -185,8 +186,8 @@ def style_grams(encoder: Encoder, image: torch.Tensor, layers: Sequence[str], de
     if not callable(getattr(encoder, "fingerprint", None)):  # an encoder from elsewhere that cannot say its weights
         feats = encoder(pixels[None].to(device), layers)
         return [gram_matrix(feats[layer])[0] for layer in layers]
-    digest = hashlib.blake2b(pixels.view(torch.uint8).reshape(-1).numpy(), digest_size=16).hexdigest()
-    key = (encoder.fingerprint(), tuple(layers), f"{tuple(pixels.shape)}:{digest}", str(device))
+    digest = hash_tensors(hashlib.blake2b(digest_size=16), [("image", pixels)]).hexdigest()
+    key = (encoder.fingerprint(), tuple(layers), digest, str(device))
     if key in _GRAMS:
         _GRAMS.move_to_end(key)
         return _GRAMS[key]

@@ -7,6 +7,7 @@ from typing import ClassVar, Iterable
 
 import torch
 
+from ..digest import hash_tensors
 from ..frozen import Frozen
 
 
@@ -40,9 +41,7 @@ class Encoder(Frozen):
         if cached is None or cached[0] != stamp:
             h = hashlib.blake2b(digest_size=16)
             h.update(f"{type(self).__module__}.{type(self).__qualname__}:{self.name}:{self.layer_names}".encode())
-            for name, tensor in tensors:
-                h.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
-                h.update(tensor.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy())
+            hash_tensors(h, tensors)
             cached = self.__dict__["_fingerprint"] = (stamp, h.hexdigest())
         return cached[1]
 
