@@ -168,8 +168,9 @@ def evaluate(models: Sequence[str | os.PathLike[str]], photos: Sequence[str | os
             outs = {n: zoom(nets[n], img, o) for n, o in outs.items()}
         if loss_recipe is not None:
             with torch.no_grad():  # the photo's features once, for its own style loss and every model's
-                features = loss_recipe.encode_content(img[None])
-                photo_style.append(float(loss_recipe(img[None], img[None], content_features=features).raw["style"][0]))
+                features = loss_recipe.encode(img[None])
+                photo = loss_recipe(img[None], img[None], content_features=features, stylized_features=features)
+                photo_style.append(float(photo.raw["style"][0]))
                 per_photo.append({"photo": str(item["path"]), "faces": len(boxes), "photo/style": photo_style[-1]})
                 for n, o in outs.items():
                     r = loss_recipe(o[None], img[None], content_features=features)

@@ -240,24 +240,26 @@ class Recipe(nn.Module):
         style: torch.Tensor | None = None,
         network: Callable[[torch.Tensor], torch.Tensor] | None = None,
         content_features: Mapping[str, torch.Tensor] | None = None,
+        stylized_features: Mapping[str, torch.Tensor] | None = None,
     ) -> RecipeOutput:
         """The loss of ``stylized`` against ``content``; ``style`` (``(B,)`` long) is each image's style index
         when the network holds several styles; ``network`` is the style network as it made ``stylized``
         (for plugins that run it again, see :class:`~preserve.plugin.LossContext`). ``content_features``
-        (from :meth:`encode_content`, broadcast over the batch) skips the encoder on ``content``: for
-        scoring several stylized versions of one photo, as evaluation does."""
+        (from :meth:`encode_content` or :meth:`encode`, broadcast over the batch) skips the encoder on
+        ``content``: for scoring several stylized versions of one photo, as evaluation does.
+        ``stylized_features`` (from :meth:`encode`) likewise skips it on ``stylized``, so no gradient reaches
+        ``stylized`` through them: for scoring an image already encoded, such as a photo against itself."""
         missing = self.needs.inputs - set(inputs or {})
         if missing:
             raise ValueError(f"the recipe's plugins need input(s) {sorted(missing)} that were not given")
-        stylized_features = self.encoder(stylized, self.needs.stylized_layers) if self.needs.stylized_layers else {}
+        if stylized_features is None:
+            stylized_features = self.encoder(stylized, self.needs.stylized_layers) if self.needs.stylized_layers else {}
+        else:
+            stylized_features = _given("stylized_features", stylized_features, self.needs.stylized_layers, len(stylized))
         if content_features is None:
             content_features = self.encode_content(content)
         else:
-            absent = self.needs.content_layers - set(content_features)
-            if absent:
-                raise ValueError(f"content_features lacks layer(s) {sorted(absent)} the recipe's plugins need")
-            content_features = {k: content_features[k].expand(len(content), *content_features[k].shape[1:])
-                                for k in self.needs.content_layers}
+            content_features = _given("content_features", content_features, self.needs.content_layers, len(content))
         ctx = LossContext(stylized, content, stylized_features, content_features, dict(inputs or {}), style, network)
         raw: dict[str, torch.Tensor] = {}
         terms: dict[str, torch.Tensor] = {}
@@ -282,6 +284,15 @@ class Recipe(nn.Module):
             return {}
         with torch.no_grad():
             return self.encoder(content, self.needs.content_layers)
+
+    def encode(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The encoder's features of ``images`` at every layer the plugins read (no gradient), in one pass:
+        what :meth:`forward` takes as ``content_features``, ``stylized_features`` or both."""
+        layers = self.needs.stylized_layers | self.needs.content_layers
+        if not layers:
+            return {}
+        with torch.no_grad():
+            return self.encoder(images, layers)
 
     def style_names(self) -> list[str]:
         """The styles a network trained with this recipe holds: the names of a multi-style term's styles, or one
@@ -423,3 +434,11 @@ def resolve_recipe(recipe: str | os.PathLike[str] | Mapping[str, Any] | None,
         else:
             data[name] = {"weight": float(w)}
     return data
+
+
+def _given(what: str, features: Mapping[str, torch.Tensor], layers: frozenset[str], batch: int) -> dict[str, torch.Tensor]:
+    """Features handed to :meth:`Recipe.forward`: the layers it needs, each broadcast to the batch."""
+    absent = layers - set(features)
+    if absent:
+        raise ValueError(f"{what} lacks layer(s) {sorted(absent)} the recipe's plugins need")
+    return {k: features[k].expand(batch, *features[k].shape[1:]) for k in layers}

@@ -64,6 +64,26 @@ def test_content_features_given_once_skip_the_content_pass_and_change_nothing(vg
         recipe(stylized, photo, content_features={"relu2_2": features["relu2_2"]})
 
 
+def test_a_photo_against_itself_takes_one_encoder_pass(vgg19):
+    """encode gives every layer the recipe reads in one pass; as both content_features and stylized_features it
+    scores a photo against itself (a style ratio's denominator) as encoding it twice does; a missing layer is named."""
+    recipe = Recipe(vgg19, content={"layers": ["relu2_2"]}, style={"image": str(STARRY_NIGHT), "size": 64}, tv=1.0)
+    photo = torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(6))
+    expected = recipe(photo, photo)
+    calls = _counting(recipe.encoder)
+    try:
+        features = recipe.encode(photo)
+        once = recipe(photo, photo, content_features=features, stylized_features=features)
+    finally:
+        del recipe.encoder.forward
+    assert [layers for layers, _ in calls] == [frozenset({"relu1_2", "relu2_2", "relu3_3", "relu4_3"})]
+    assert float(expected.raw["style"][0]) > 0
+    for name in expected.raw:
+        torch.testing.assert_close(once.raw[name], expected.raw[name])
+    with pytest.raises(ValueError, match="stylized_features lacks layer"):
+        recipe(photo, photo, stylized_features={"relu2_2": features["relu2_2"]})
+
+
 def test_the_shared_pass_gives_what_each_term_gives_alone(vgg19):
     """One recipe (one encoder pass for all) against three one-term recipes with weight 1: same per-image values,
     and the total is the batch mean of the weighted sum."""
