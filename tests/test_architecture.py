@@ -19,7 +19,7 @@ LAYERS = [
      "preserve.plots", "preserve.video", "preserve.flicker", "preserve.guard", "preserve.facezoom"},
     {"preserve.registry", "preserve.weights", "preserve.imageio", "preserve.functional", "preserve.annotations",
      "preserve.color", "preserve.convert", "preserve.atomic", "preserve.frozen", "preserve.skin",
-     "preserve.motion", "preserve.machine"},
+     "preserve.motion", "preserve.machine", "preserve.digest"},
 ]
 
 
