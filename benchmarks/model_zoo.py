@@ -32,10 +32,11 @@ same way from what stage 4 shipped (commit 014bd20), ``--stage 6`` from what sta
 weighing the weaker styles harder (``--style-weights``), ``--stage 7`` from what stage 6 shipped (commit d496710;
 650 steps), and ``--stage 8`` goes on from what stage 7 shipped (commit 7b38f9d), where the face terms also hold
 back less in the styles whose ``-faces`` model painted weaker than plain (``face_factors``, ``--weight-per-style``).
-Give both runs the same ``--steps`` so that they stop at the same step on their own::
+Give both runs the same ``--steps`` so that they stop at the same step on their own (stage 8 was started with
+``--steps 900`` and, on a machine faster than planned for, resumed with 1100)::
 
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 8 --run plain --steps 900 >> runs/logs/zoo8-plain.log 2>&1 &
-    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 8 --run faces-tone --steps 900 >> runs/logs/zoo8-faces-tone.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 8 --run plain --steps 1100 >> runs/logs/zoo8-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 8 --run faces-tone --steps 1100 >> runs/logs/zoo8-faces-tone.log 2>&1 &
 
 ``--stage 2`` continues both runs from the models stage 1 shipped (``runs/zoo2-{plain,faces}``, each from its
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at
