@@ -43,8 +43,9 @@ class StabilityPlugin(Plugin):
         >>> import torch, preserve
         >>> photo = torch.rand(2, 3, 32, 32)
         >>> stable = preserve.create("stability", noise=0.0)
-        >>> stable(preserve.LossContext(photo, photo, network=lambda x: x))  # the identity commutes with T
-        tensor([0., 0.])
+        >>> loss = stable(preserve.LossContext(photo, photo, network=lambda x: x))
+        >>> bool(loss.abs().max() < 1e-6)  # the identity commutes with T, up to float rounding
+        True
     """
 
     card = PluginCard(
