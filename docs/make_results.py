@@ -471,9 +471,10 @@ def card(variant: str, facts: dict[str, Any], summaries: dict[str, Any], data: s
 
 def worst_tone_group(summaries: dict[str, Any]) -> dict[str, Any] | None:
     """The lowest share of faces kept better by ``-faces`` in any skin-tone group of at least ``MIN_GROUP``
-    faces, over the styles and the independent judges, with where it is; None when no group is that large."""
+    faces, over the styles ``summaries`` holds and the independent judges, with where it is; None when no group is
+    that large."""
     found = None
-    for style in STYLES:
+    for style in [s for s in STYLES if s in summaries]:
         for group, entry in summaries[style]["models"]["faces"].get("by_skin_tone", {}).items():
             for judge in INDEPENDENT:
                 if entry["faces"] >= MIN_GROUP and (found is None or entry[judge] < found["value"]):
