@@ -240,6 +240,22 @@ def legacy_models(tmp: Path) -> dict[str, Path]:
     return found
 
 
+def style_weight_difference(facts: dict[str, Any], stages: list[int]) -> str:
+    """'; and in stage 9 the `-faces` run weighed the styles its model had painted weaker than plain harder
+    (the_scream 1.44 against plain's 1, ...)' for each stage whose two runs weighed some style apart, '' when they
+    never did (then the pair differs only in the face terms)."""
+    parts = []
+    for stage, plain, faces in zip(stages, facts["plain"]["stages"], facts["faces"]["stages"]):
+        ours = faces["config"]["recipe"]["style"].get("style_weights", {})
+        theirs = plain["config"]["recipe"]["style"].get("style_weights", {})
+        apart = [f"{name} {ours.get(name, 1):g} against plain's {theirs.get(name, 1):g}"
+                 for name in {**theirs, **ours} if ours.get(name, 1) != theirs.get(name, 1)]
+        if apart:
+            parts.append(f"in stage {stage} the `-faces` run weighed the styles its model had painted weaker than "
+                         f"plain harder ({', '.join(apart)})")
+    return "".join(f"; and {part}" for part in parts)
+
+
 def face_terms(recipe: dict[str, Any]) -> str:
     """The face terms of a recipe in words, with their weights, for the page and the cards."""
     def smallest(term: dict[str, Any]) -> str:
@@ -721,8 +737,10 @@ def main() -> None:
              + "".join(f"; the {v if v == 'plain' else '`-faces`'} file holds {average_text(facts[v])}"
                        for v in MODEL_FILES if average_text(facts[v]))
              + f". Two runs share data ({data}), recipe, seed and batches (the same batch at the same step)"
-             + (" and steps" if facts["plain"]["steps"] == facts["faces"]["steps"] else "") + " and differ only in "
-             f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step. Plain: {facts['plain']['steps']} steps in "
+             + (" and steps" if facts["plain"]["steps"] == facts["faces"]["steps"] else "") + " and differ "
+             + ("" if style_weight_difference(facts, model_zoo.lineage(args.stage)) else "only ") + "in "
+             f"{face_terms(facts['faces']['config']['recipe'])}, which the `-faces` run has from the first step"
+             f"{style_weight_difference(facts, model_zoo.lineage(args.stage))}. Plain: {facts['plain']['steps']} steps in "
              f"{facts['plain']['seconds'] / 3600:.1f} h ({machines_text(facts['plain'])}); `-faces`: "
              f"{facts['faces']['steps']} steps in {facts['faces']['seconds'] / 3600:.1f} h "
              f"({machines_text(facts['faces'])}); side by side with one thread each, batch 4 at 256 px, bf16 "
