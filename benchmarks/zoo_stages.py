@@ -7,8 +7,8 @@
 
 Reads only what ``docs/make_results.py`` wrote at each commit (``docs/results/STYLE_summary.json`` and, where
 it ran with ``--face-zoom``, ``STYLE_zoom_summary.json``), or the same files kept in a folder; it evaluates
-nothing, so both columns are exactly the numbers docs/results.md showed at that commit. Prints a markdown table (the goals' worst styles, means over
-the eight styles) and, with ``--out``, writes the same numbers as JSON.
+nothing, so both columns are exactly the numbers docs/results.md showed at that commit. Prints a markdown table
+(the goals' worst styles, means over the styles compared) and, with ``--out``, writes the same numbers as JSON.
 """
 from __future__ import annotations
 
