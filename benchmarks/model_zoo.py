@@ -33,7 +33,8 @@ weighing the weaker styles harder (``--style-weights``), ``--stage 7`` from what
 650 steps), and ``--stage 8`` goes on from what stage 7 shipped (commit 7b38f9d), where the face terms also hold
 back less in the styles whose ``-faces`` model painted weaker than plain (``face_factors``, ``--weight-per-style``).
 ``--stage 9`` goes on from stage 7's files too (stage 8 was lost before it shipped) and gives the ``-faces`` run
-larger style weights in the styles its model painted weaker than plain (``faces_style_weights``).
+larger style weights in the styles its model painted weaker than plain (``faces_style_weights``); ``--stage 10``
+goes on from what stage 9 shipped (commit b93a546) with the same correction, taken from stage 9's ratios.
 Give both runs the same ``--steps`` so that they stop at the same step on their own (stage 8 was started with
 ``--steps 900`` and, on a machine faster than planned for, resumed with 1100)::
 
@@ -41,6 +42,8 @@ Give both runs the same ``--steps`` so that they stop at the same step on their 
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 8 --run faces-tone --steps 1100 >> runs/logs/zoo8-faces-tone.log 2>&1 &
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 9 --run plain --steps 600 >> runs/logs/zoo9-plain.log 2>&1 &
     OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 9 --run faces-tone --steps 600 >> runs/logs/zoo9-faces-tone.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 10 --run plain --steps 600 >> runs/logs/zoo10-plain.log 2>&1 &
+    OMP_NUM_THREADS=1 nohup python benchmarks/model_zoo.py --stage 10 --run faces-tone --steps 600 >> runs/logs/zoo10-faces-tone.log 2>&1 &
 
 ``--stage 2`` continues both runs from the models stage 1 shipped (``runs/zoo2-{plain,faces}``, each from its
 own stage-1 file, fresh optimiser) at the settings a GPU run found to paint far stronger: the convolutions at
@@ -172,10 +175,20 @@ STAGE9 = {"from_commit": "7b38f9d", "after": 7, "lr": 1e-4, "style_weight": 1.0,
           "style_weights": STAGE8["style_weights"],
           "faces_style_weights": {"woman_with_fan": 5.35, "great_wave": 1.9, "composition_viii": 1.7,
                                   "cafe_terrace": 1.2, "the_scream": 1.44, "starry_night": 1.27, "night_cafe": 1.24}}
-STAGES = {2: STAGE2, 3: STAGE3, 4: STAGE4, 5: STAGE5, 6: STAGE6, 7: STAGE7, 8: STAGE8, 9: STAGE9}
+# Stage 10 goes on from the stage-9 models as shipped (600 steps each) and applies stage 9's correction again, from
+# stage 9's ratios. Plain: woman_with_fan, the one style still above 0.10 (0.108), weighed harder by the -2.2 power
+# of the way to 0.097 (x1.26, 4.5 -> 5.65). -faces: each style whose -faces model painted more than 5 % weaker than
+# plain weighed by that ratio squared over its stage-9 weight (composition_viii 1.276 -> x1.63, woman_with_fan 1.146
+# on top of plain's new weight, great_wave 1.114 -> x1.24, the_scream 1.065 -> x1.13); the others keep stage 9's.
+STAGE10 = {"from_commit": "b93a546", "after": 9, "lr": 1e-4, "style_weight": 1.0, "ema": 0.995,
+           "style_weights": {"woman_with_fan": 5.65, "great_wave": 1.9, "composition_viii": 1.5, "cafe_terrace": 1.2},
+           "faces_style_weights": {"woman_with_fan": 7.4, "great_wave": 2.36, "composition_viii": 2.77,
+                                   "cafe_terrace": 1.2, "the_scream": 1.63, "starry_night": 1.27, "night_cafe": 1.24}}
+STAGES = {2: STAGE2, 3: STAGE3, 4: STAGE4, 5: STAGE5, 6: STAGE6, 7: STAGE7, 8: STAGE8, 9: STAGE9, 10: STAGE10}
 RUNS_OF_STAGE = {1: list(RUNS_OF), 2: ["plain", "faces"], 3: ["plain", "faces-tone"], 4: ["plain", "faces-tone"],
                  5: ["plain", "faces-tone"], 6: ["plain", "faces-tone"], 7: ["plain", "faces-tone"],
-                 8: ["plain", "faces-tone"], 9: ["plain", "faces-tone"]}
+                 8: ["plain", "faces-tone"], 9: ["plain", "faces-tone"],
+                 10: ["plain", "faces-tone"]}
 
 
 def lineage(stage: int) -> list[int]:
