@@ -26,6 +26,14 @@ def test_a_faces_run_takes_its_stages_own_style_weights_and_plain_the_shared_one
     assert model_zoo.style_weights("faces-tone", 5) == []
 
 
+def test_stage_10_goes_on_from_what_stage_9_shipped_and_corrects_from_its_ratios():
+    assert model_zoo.lineage(10)[-3:] == [7, 9, 10] and model_zoo.STAGE10["from_commit"] == "b93a546"
+    plain, faces = _weights(model_zoo.style_weights("plain", 10)), _weights(model_zoo.style_weights("faces-tone", 10))
+    # plain's one style over 0.10 weighed harder again; -faces weighs its weaker styles harder than plain does
+    assert float(plain["woman_with_fan"]) > 4.5
+    assert all(float(faces[name]) > float(plain.get(name, 1)) for name in ("woman_with_fan", "composition_viii"))
+
+
 def _facts(*stages: dict[str, float]) -> dict:
     return {"stages": [{"config": {"recipe": {"style": {"style_weights": w}}}} for w in stages]}
 
